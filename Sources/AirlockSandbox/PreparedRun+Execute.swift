@@ -1,0 +1,330 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CAirlockSandbox
+
+extension PreparedRun {
+    /// Everything opened for one run, closed and removed by `cleanUp`.
+    final class Resources {
+        var scratch: String?
+        var landlockFd: Int32 = -1
+        var cgroups: CgroupLease?
+        var fds: [Int32] = []
+
+        func cleanUp() {
+            for fd in fds where fd >= 0 { close(fd) }
+            fds = []
+            if landlockFd >= 0 { close(landlockFd) }
+            landlockFd = -1
+            cgroups?.release()
+            cgroups = nil
+            if let scratch { Posix.removeTree(scratch) }
+            scratch = nil
+        }
+    }
+
+    private static let stageNames: [Int32: String] = [
+        1: "session", 2: "pdeathsig", 3: "cgroup", 4: "userns", 5: "uts", 6: "mount", 7: "network",
+        8: "credentials", 9: "rlimits", 10: "descriptors", 11: "cwd", 12: "no_new_privs", 13: "landlock",
+        14: "seccomp", 15: "exec", 16: "host_gone", 17: "clone",
+    ]
+
+    func failure(_ stage: String, _ code: Int32, _ detail: String? = nil) -> SandboxReport {
+        let reason = detail ?? Posix.describe(errno: code)
+        let message = "sandbox setup failed at stage \(stage): \(Posix.errnoName(code)) (\(reason))"
+        return SandboxReport(
+            outcome: .setupFailed, profile: profile.name, profileSha256: profile.sha256,
+            setupFailure: SetupFailure(stage: stage, errno: code, message: message))
+    }
+
+    /// Sets up, clones, supervises and cleans up. Never throws: every failure is a report.
+    func execute(control: RunControl) -> SandboxReport {
+        let facts = HostFacts.shared
+        let resources = Resources()
+        defer { resources.cleanUp() }
+        var layers: [String] = []
+
+        // MARK: Identity
+        var runUid = facts.uid
+        var runGid = facts.gid
+        if facts.isRoot {
+            guard let user = Posix.lookupUser(profile.runAs) else {
+                return failure("credentials", EINVAL, "no user named \(profile.runAs) to run the tool as")
+            }
+            guard user.uid != 0 else {
+                return failure("credentials", EPERM, "refusing to run a tool as root (runAs \(profile.runAs))")
+            }
+            (runUid, runGid) = user
+        }
+
+        // MARK: Executable
+        let resolved = resolveExecutable()
+        guard let executable = resolved.path else {
+            let what = resolved.errno == ENOENT ? "not found" : "not executable"
+            return failure("exec", resolved.errno, "\(request.argv[0]): \(what)")
+        }
+
+        // MARK: Scratch directory
+        var workingDirectory = request.workingDirectory
+        var env = environment
+        if profile.filesystem.scratch {
+            let base = Posix.isDirectory("/tmp") ? "/tmp" : "/"
+            let made = Posix.makeTemporaryDirectory(base: base, prefix: "airlock-scratch-")
+            guard let dir = made.path else { return failure("scratch", made.errno) }
+            resources.scratch = dir
+            if facts.isRoot { chown(dir, runUid, runGid) }
+            chmod(dir, 0o700)
+            if workingDirectory == nil { workingDirectory = dir }
+            let overridden = Set(request.extraEnvironment.keys).union(profile.env.set.keys)
+            for name in ["HOME", "TMPDIR"] where !overridden.contains(name) {
+                env.removeAll { $0.hasPrefix(name + "=") }
+                env.append("\(name)=\(dir)")
+            }
+        }
+
+        // MARK: Landlock
+        let abi = facts.landlockABI
+        if abi > 0 {
+            let all = airlock_landlock_fs_rights(abi)
+            let read = airlock_landlock_read_rights()
+            // Without a network namespace of its own, TCP is still governed by the netns alone.
+            let net: UInt64 = (abi >= 4 && profile.network == .none) ? 0b11 : 0
+            let scoped: UInt64 = abi >= 6 ? 0b11 : 0  // abstract unix sockets and signals
+            var fd: Int32 = -1
+            let err = airlock_landlock_create(abi, all, net, scoped, &fd)
+            guard err == 0 else { return failure("landlock", err) }
+            resources.landlockFd = fd
+            var rules: [(String, UInt64)] = profile.filesystem.read.map { ($0, read) }
+            rules += profile.filesystem.write.map { ($0, all) }
+            rules.append((executable, read))
+            for device in ["/dev/null", "/dev/zero", "/dev/full"] { rules.append((device, read | 0b10)) }
+            for device in ["/dev/random", "/dev/urandom"] { rules.append((device, read)) }
+            if let scratch = resources.scratch { rules.append((scratch, all)) }
+            for (path, access) in rules {
+                let err = airlock_landlock_add_path(fd, path, access)
+                if err != 0 && err != ENOENT && err != ENOTDIR {
+                    return failure("landlock", err, "rule for \(path): \(Posix.describe(errno: err))")
+                }
+            }
+            layers.append("landlock")
+        } else if !profile.filesystem.read.isEmpty || !profile.filesystem.write.isEmpty || profile.filesystem.scratch {
+            return failure("landlock", ENOSYS, "profile \(profile.name) restricts the filesystem but this kernel has no Landlock")
+        }
+
+        // MARK: Namespaces
+        var cloneFlags: UInt = 0
+        let ns = profile.namespaces
+        if ns.pid { cloneFlags |= UInt(AIRLOCK_CLONE_NEWPID); layers.append("pidns") }
+        if ns.mount { cloneFlags |= UInt(AIRLOCK_CLONE_NEWNS); layers.append("mountns") }
+        if ns.ipc { cloneFlags |= UInt(AIRLOCK_CLONE_NEWIPC); layers.append("ipcns") }
+        if ns.uts { cloneFlags |= UInt(AIRLOCK_CLONE_NEWUTS); layers.append("utsns") }
+        if profile.network != .host { cloneFlags |= UInt(AIRLOCK_CLONE_NEWNET); layers.append("netns") }
+        let needsUserns = !facts.isRoot && cloneFlags != 0
+        if needsUserns || (!facts.isRoot && ns.user) { cloneFlags |= UInt(AIRLOCK_CLONE_NEWUSER) }
+        if ns.user || needsUserns { layers.append("userns") }
+        if facts.isRoot { layers.append("uid_drop") }
+
+        // MARK: Limits
+        let limits = profile.limits
+        let lease = CgroupHost.shared.lease(memoryBytes: limits.memoryBytes, processes: limits.processes)
+        resources.cgroups = lease
+        var rlimits: [airlock_rlimit] = [airlock_rlimit(resource: Int32(AIRLOCK_RLIMIT_CORE), soft: 0, hard: 0)]
+        func addLimit(_ resource: Int, _ value: UInt64?, hardExtra: UInt64 = 0) {
+            guard let value else { return }
+            rlimits.append(airlock_rlimit(resource: Int32(resource), soft: value, hard: value + hardExtra))
+        }
+        if let cpu = limits.cpuTimeMs {
+            let seconds = max(1, (cpu + 999) / 1000)
+            addLimit(AIRLOCK_RLIMIT_CPU, seconds, hardExtra: 1)
+        }
+        addLimit(AIRLOCK_RLIMIT_NOFILE, limits.openFiles)
+        addLimit(AIRLOCK_RLIMIT_FSIZE, limits.fileSizeBytes)
+        if lease.memoryDir != nil { layers.append("cgroup_memory") } else { addLimit(AIRLOCK_RLIMIT_AS, limits.memoryBytes) }
+        if lease.pidsDir != nil { layers.append("cgroup_pids") } else { addLimit(AIRLOCK_RLIMIT_NPROC, limits.processes) }
+        layers.append("rlimits")
+
+        // MARK: Descriptors
+        var pipes: [Int32] = []
+        func makePipe() -> (read: Int32, write: Int32)? {
+            var fds: [Int32] = [-1, -1]
+            guard airlock_pipe_cloexec(&fds) == 0 else { return nil }
+            pipes += fds
+            resources.fds += fds
+            return (fds[0], fds[1])
+        }
+        guard let reportPipe = makePipe(), let lifeline = makePipe(), let outPipe = makePipe(),
+            let errPipe = makePipe()
+        else { return failure("descriptors", errno) }
+        var stdinSource: Int32
+        var stdinPipe: (read: Int32, write: Int32)?
+        switch request.stdin {
+        case .inherit: stdinSource = 0
+        case .null:
+            stdinSource = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            guard stdinSource >= 0 else { return failure("descriptors", errno) }
+            resources.fds.append(stdinSource)
+        case .bytes:
+            guard let p = makePipe() else { return failure("descriptors", errno) }
+            stdinPipe = p
+            stdinSource = p.read
+        }
+        var childFds: [Int32] = [0, 1, 2]
+        var parentFds: [Int32] = [stdinSource, outPipe.write, errPipe.write]
+        for (child, parent) in request.extraDescriptors.sorted(by: { $0.key < $1.key }) where child > 2 {
+            childFds.append(child)
+            parentFds.append(parent)
+        }
+
+        // MARK: Clone
+        let argv = CStringArray(request.argv)
+        let envp = CStringArray(env)
+        let pathC = strdup(executable)
+        let cwdC = workingDirectory.map { strdup($0) }
+        defer {
+            argv.deallocate()
+            envp.deallocate()
+            free(pathC)
+            if let cwdC { free(cwdC) }
+        }
+        let filterStorage = filters.map { program -> UnsafeMutableRawPointer in
+            let memory = UnsafeMutableRawPointer.allocate(byteCount: max(program.bytes.count, 8), alignment: 8)
+            program.bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return memory
+        }
+        defer { filterStorage.forEach { $0.deallocate() } }
+        var bpf = zip(filters, filterStorage).map { airlock_bpf(instructions: $1, count: UInt16(clamping: $0.instructionCount)) }
+        layers.append(contentsOf: ["no_new_privs", "seccomp"])
+
+        var pid: pid_t = 0
+        var pidfd: Int32 = -1
+        let start = Posix.monotonicNanoseconds()
+        let spawnError: Int32 = childFds.withUnsafeBufferPointer { childFdsPtr in
+            parentFds.withUnsafeBufferPointer { parentFdsPtr in
+                rlimits.withUnsafeBufferPointer { rlimitsPtr in
+                    lease.procsFds.withUnsafeBufferPointer { cgroupPtr in
+                        bpf.withUnsafeMutableBufferPointer { bpfPtr in
+                            var config = airlock_spawn_config()
+                            config.path = UnsafePointer(pathC)
+                            config.argv = UnsafePointer(argv.pointer)
+                            config.envp = UnsafePointer(envp.pointer)
+                            config.cwd = cwdC.map { UnsafePointer($0!) }
+                            config.child_fds = childFdsPtr.baseAddress
+                            config.parent_fds = parentFdsPtr.baseAddress
+                            config.fd_count = Int32(childFdsPtr.count)
+                            config.clone_flags = cloneFlags
+                            config.map_self = (cloneFlags & UInt(AIRLOCK_CLONE_NEWUSER)) != 0 ? 1 : 0
+                            config.outer_uid = facts.uid
+                            config.outer_gid = facts.gid
+                            config.drop_credentials = facts.isRoot ? 1 : 0
+                            config.run_uid = runUid
+                            config.run_gid = runGid
+                            config.userns_after_drop = facts.isRoot && ns.user ? 1 : 0
+                            config.set_hostname = ns.uts ? 1 : 0
+                            config.make_mounts_private = ns.mount ? 1 : 0
+                            config.mount_proc = ns.mount && ns.pid ? 1 : 0
+                            config.loopback_up = profile.network == .loopback ? 1 : 0
+                            config.rlimits = rlimitsPtr.baseAddress
+                            config.rlimit_count = Int32(rlimitsPtr.count)
+                            config.cgroup_procs_fds = cgroupPtr.baseAddress
+                            config.cgroup_fd_count = Int32(cgroupPtr.count)
+                            config.landlock_ruleset_fd = resources.landlockFd
+                            config.filters = UnsafePointer(bpfPtr.baseAddress)
+                            config.filter_count = Int32(bpfPtr.count)
+                            config.lifeline_read_fd = lifeline.read
+                            config.lifeline_write_fd = lifeline.write
+                            config.report_fd = reportPipe.write
+                            return airlock_spawn(&config, &pid, &pidfd)
+                        }
+                    }
+                }
+            }
+        }
+        guard spawnError == 0 else {
+            let hint = spawnError == EPERM || spawnError == ENOSPC || spawnError == EINVAL
+                ? "cannot create the namespaces this profile needs (see airlock doctor)" : nil
+            return failure("clone", spawnError, hint)
+        }
+        if pidfd < 0 { _ = airlock_pidfd_open(pid, &pidfd) }
+        if pidfd >= 0 { resources.fds.append(pidfd) }
+
+        // The parent's copies of the child's ends are no longer needed; the child has its own.
+        func closeFd(_ fd: Int32) {
+            close(fd)
+            resources.fds.removeAll { $0 == fd }
+        }
+        closeFd(reportPipe.write)
+        closeFd(outPipe.write)
+        closeFd(errPipe.write)
+        if let stdinPipe { closeFd(stdinPipe.read) }
+
+        // Wait for exec (the report pipe closes) or a setup error.
+        var childError = airlock_child_error()
+        var got = 0
+        while got < MemoryLayout<airlock_child_error>.size {
+            let n = withUnsafeMutableBytes(of: &childError) { read(reportPipe.read, $0.baseAddress! + got, $0.count - got) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            got += n
+        }
+        closeFd(reportPipe.read)
+        if got == MemoryLayout<airlock_child_error>.size {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let stage = Self.stageNames[childError.stage] ?? "stage \(childError.stage)"
+            var report = failure(stage, childError.err, stage == "exec" ? "\(request.argv[0]): \(Posix.describe(errno: childError.err))" : nil)
+            report.wallMs = Double(Posix.monotonicNanoseconds() - start) / 1e6
+            return report
+        }
+
+        // MARK: Supervise
+        var supervisor = Supervisor(
+            pid: pid, pidfd: pidfd, hasPidNamespace: ns.pid, stdoutFd: outPipe.read, stderrFd: errPipe.read,
+            stdinFd: stdinPipe?.write, stdinBytes: { if case .bytes(let b) = request.stdin { return b } else { return [] } }(),
+            stdoutSink: request.stdout, stderrSink: request.stderr, outputCap: limits.outputBytes,
+            wallDeadline: limits.wallTimeMs.map { start + $0 * 1_000_000 }, cancelFd: control.fd)
+        let result = supervisor.run()
+        let end = Posix.monotonicNanoseconds()
+        closeFd(lifeline.write)
+        closeFd(lifeline.read)
+
+        // MARK: Report
+        var report = SandboxReport(outcome: .exited, profile: profile.name, profileSha256: profile.sha256, layers: layers)
+        report.wallMs = Double(end - start) / 1e6
+        report.userMs = Double(result.usage.ru_utime.tv_sec) * 1000 + Double(result.usage.ru_utime.tv_usec) / 1000
+        report.sysMs = Double(result.usage.ru_stime.tv_sec) * 1000 + Double(result.usage.ru_stime.tv_usec) / 1000
+        report.maxRssKiB = UInt64(max(0, result.usage.ru_maxrss))
+        report.stdoutBytes = result.stdoutBytes
+        report.stderrBytes = result.stderrBytes
+        report.stdoutTruncated = result.stdoutTruncated
+        report.stderrTruncated = result.stderrTruncated
+        report.stdout = result.stdout
+        report.stderr = result.stderr
+        let status = result.status
+        let signaled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
+        let signal = status & 0x7f
+        if signaled { report.signal = signal } else { report.exitCode = (status >> 8) & 0xff }
+        let cpuMs = report.userMs + report.sysMs
+        let oom = lease.oomKills()
+        let pidsHits = lease.pidsLimitHits()
+        if result.outputExceeded {
+            report.outcome = .outputLimit
+        } else if result.cancelled {
+            report.outcome = .signaled
+        } else if result.timedOut {
+            report.outcome = pidsHits > 0 ? .pidsLimit : .timeout
+        } else if signaled && signal == SIGSYS {
+            report.outcome = .syscallBlocked
+            report.violation = SeccompViolation.find(hostPid: pid)
+        } else if signaled && (signal == SIGXCPU || (signal == SIGKILL && limits.cpuTimeMs.map { cpuMs >= Double($0) } == true)) {
+            report.outcome = .cpuLimit
+        } else if oom > 0 && (signaled || report.exitCode != 0) {
+            report.outcome = .memoryLimit
+        } else if pidsHits > 0 && (signaled || report.exitCode != 0) {
+            report.outcome = .pidsLimit
+        } else if signaled {
+            report.outcome = .signaled
+        }
+        if let peak = lease.peakMemoryBytes(), peak > 0 { report.maxRssKiB = peak / 1024 }
+        return report
+    }
+}

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CAirlockSandbox
+import Synchronization
+
+/// An error in the request itself (as opposed to a confined run that failed, which is a report).
+public struct SandboxError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case invalidRequest = "invalid_request"
+        case profile = "profile"
+        case host = "host"
+    }
+
+    public var code: Code
+    public var message: String
+    public var errno: Int32?
+
+    public init(_ code: Code, _ message: String, errno: Int32? = nil) {
+        self.code = code
+        self.message = message
+        self.errno = errno
+    }
+
+    public var description: String { message }
+}
+
+/// Runs commands in freshly cloned, confined children.
+public enum Sandbox {
+    /// Runs one command to completion and reports what happened. Cancelling the task kills the
+    /// child's whole tree; the report then says `signaled` with SIGKILL.
+    public static func run(_ request: SandboxRequest) async throws -> SandboxReport {
+        let control = RunControl()
+        let prepared = try PreparedRun(request)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<SandboxReport, Never>) in
+                // Spawn and supervise on a thread of our own: the child's parent-death signal is
+                // tied to the thread that cloned it, and blocking calls stay off the async pool.
+                DetachedThread.start {
+                    continuation.resume(returning: prepared.execute(control: control))
+                }
+            }
+        } onCancel: {
+            control.cancel()
+        }
+    }
+
+    /// Runs one command on the calling thread (which must outlive the child).
+    public static func runBlocking(_ request: SandboxRequest) throws -> SandboxReport {
+        try PreparedRun(request).execute(control: RunControl())
+    }
+}
+
+/// Cancellation signal for one run: an eventfd the supervisor polls.
+final class RunControl: Sendable {
+    private let state = Mutex<(fd: Int32, cancelled: Bool)>((-1, false))
+
+    init() {
+        var fd: Int32 = -1
+        if airlock_eventfd(&fd) == 0 { state.withLock { $0.fd = fd } }
+    }
+
+    deinit {
+        state.withLock { if $0.fd >= 0 { close($0.fd) } }
+    }
+
+    var fd: Int32 { state.withLock { $0.fd } }
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    func cancel() {
+        state.withLock {
+            $0.cancelled = true
+            if $0.fd >= 0 {
+                var one: UInt64 = 1
+                _ = write($0.fd, &one, 8)
+            }
+        }
+    }
+}
+
+/// Starts a detached POSIX thread for a closure.
+enum DetachedThread {
+    private final class Body {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+
+    static func start(_ body: @escaping @Sendable () -> Void) {
+        var attributes = pthread_attr_t()
+        pthread_attr_init(&attributes)
+        pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
+        defer { pthread_attr_destroy(&attributes) }
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, &attributes, { context in
+            Unmanaged<Body>.fromOpaque(context!).takeRetainedValue().run()
+            return nil
+        }, context)
+        if result != 0 {
+            // No thread: run here rather than lose the call.
+            Unmanaged<Body>.fromOpaque(context).takeRetainedValue().run()
+        }
+    }
+}

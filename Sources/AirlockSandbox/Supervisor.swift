@@ -1,0 +1,230 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CAirlockSandbox
+
+/// Watches one running child from the parent: feeds stdin, copies and caps its output,
+/// enforces the wall-clock deadline, honours cancellation, and reaps it.
+struct Supervisor {
+    struct Result {
+        var status: Int32 = 0
+        var usage = rusage()
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var stdoutBytes: UInt64 = 0
+        var stderrBytes: UInt64 = 0
+        var stdoutTruncated = false
+        var stderrTruncated = false
+        var outputExceeded = false
+        var timedOut = false
+        var cancelled = false
+    }
+
+    let pid: pid_t
+    let pidfd: Int32
+    let hasPidNamespace: Bool
+    var stdoutFd: Int32
+    var stderrFd: Int32
+    var stdinFd: Int32?
+    let stdinBytes: [UInt8]
+    let stdoutSink: OutputSink
+    let stderrSink: OutputSink
+    let outputCap: UInt64?
+    let wallDeadline: UInt64?
+    let cancelFd: Int32
+
+    private var stdinOffset = 0
+    private var result = Result()
+    private var exited = false
+    private var killed = false
+
+    init(
+        pid: pid_t, pidfd: Int32, hasPidNamespace: Bool, stdoutFd: Int32, stderrFd: Int32, stdinFd: Int32?,
+        stdinBytes: [UInt8], stdoutSink: OutputSink, stderrSink: OutputSink, outputCap: UInt64?,
+        wallDeadline: UInt64?, cancelFd: Int32
+    ) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.hasPidNamespace = hasPidNamespace
+        self.stdoutFd = stdoutFd
+        self.stderrFd = stderrFd
+        self.stdinFd = stdinFd
+        self.stdinBytes = stdinBytes
+        self.stdoutSink = stdoutSink
+        self.stderrSink = stderrSink
+        self.outputCap = outputCap
+        self.wallDeadline = wallDeadline
+        self.cancelFd = cancelFd
+    }
+
+    mutating func run() -> Result {
+        airlock_set_nonblocking(stdoutFd)
+        airlock_set_nonblocking(stderrFd)
+        if let fd = stdinFd {
+            airlock_set_nonblocking(fd)
+            if stdinBytes.isEmpty { closeStdin() }
+        }
+        // After the child is reaped, output still buffered in the pipes is read; without a PID
+        // namespace a stray grandchild could hold a pipe open, so that drain is bounded.
+        var drainDeadline: UInt64?
+        var buffer = [UInt8](repeating: 0, count: 65536)
+
+        while true {
+            if exited && stdoutFd < 0 && stderrFd < 0 { break }
+            var fds: [pollfd] = []
+            let pidIndex = fds.count
+            fds.append(pollfd(fd: exited ? -1 : pidfd, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: stdoutFd, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: stderrFd, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: stdinFd ?? -1, events: Int16(POLLOUT), revents: 0))
+            fds.append(pollfd(fd: killed ? -1 : cancelFd, events: Int16(POLLIN), revents: 0))
+
+            let now = Posix.monotonicNanoseconds()
+            var timeout: Int32 = -1
+            if let deadline = wallDeadline, !killed {
+                timeout = deadline > now ? Int32(clamping: (deadline - now + 999_999) / 1_000_000) : 0
+            }
+            if let deadline = drainDeadline {
+                let t = deadline > now ? Int32(clamping: (deadline - now + 999_999) / 1_000_000) : 0
+                timeout = timeout < 0 ? t : min(timeout, t)
+            }
+            if pidfd < 0 && !exited { timeout = timeout < 0 ? 20 : min(timeout, 20) }
+
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            if ready < 0 && errno != EINTR { break }
+
+            if fds[4].revents != 0 {
+                result.cancelled = true
+                killTree()
+            }
+            if fds[1].revents != 0 { drain(.stdout, buffer: &buffer) }
+            if fds[2].revents != 0 { drain(.stderr, buffer: &buffer) }
+            if fds[3].revents != 0 { feedStdin() }
+            if !exited && (fds[pidIndex].revents != 0 || pidfd < 0) { reapIfExited() }
+
+            let later = Posix.monotonicNanoseconds()
+            if let deadline = wallDeadline, !killed, !exited, later >= deadline {
+                result.timedOut = true
+                killTree()
+            }
+            if exited && drainDeadline == nil {
+                drainDeadline = later + (hasPidNamespace ? 5_000_000_000 : 500_000_000)
+            }
+            if let deadline = drainDeadline, later >= deadline {
+                if stdoutFd >= 0 { drain(.stdout, buffer: &buffer) }
+                if stderrFd >= 0 { drain(.stderr, buffer: &buffer) }
+                break
+            }
+        }
+        if !exited {
+            killTree()
+            reap(blocking: true)
+        }
+        closeStdin()
+        for fd in [stdoutFd, stderrFd] where fd >= 0 { close(fd) }
+        return result
+    }
+
+    // MARK: - Output
+
+    private enum Stream { case stdout, stderr }
+
+    private mutating func drain(_ stream: Stream, buffer: inout [UInt8]) {
+        while true {
+            let fd = stream == .stdout ? stdoutFd : stderrFd
+            guard fd >= 0 else { return }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { return }
+            }
+            if n <= 0 {
+                close(fd)
+                if stream == .stdout { stdoutFd = -1 } else { stderrFd = -1 }
+                return
+            }
+            accept(buffer[0..<n], stream: stream)
+        }
+    }
+
+    private mutating func accept(_ chunk: ArraySlice<UInt8>, stream: Stream) {
+        let counted = stream == .stdout ? result.stdoutBytes : result.stderrBytes
+        var kept = chunk
+        if let cap = outputCap, counted + UInt64(chunk.count) > cap {
+            kept = chunk.prefix(Int(cap - counted))
+            if stream == .stdout { result.stdoutTruncated = true } else { result.stderrTruncated = true }
+            if !result.outputExceeded && !exited {
+                result.outputExceeded = true
+                killTree()
+            }
+        }
+        let sink = stream == .stdout ? stdoutSink : stderrSink
+        switch sink {
+        case .passThrough:
+            kept.withUnsafeBytes { Posix.writeAll(stream == .stdout ? 1 : 2, $0) }
+        case .capture:
+            if stream == .stdout { result.stdout.append(contentsOf: kept) } else { result.stderr.append(contentsOf: kept) }
+        case .discard:
+            break
+        }
+        if stream == .stdout { result.stdoutBytes += UInt64(kept.count) } else { result.stderrBytes += UInt64(kept.count) }
+    }
+
+    // MARK: - Stdin
+
+    private mutating func feedStdin() {
+        guard let fd = stdinFd else { return }
+        while stdinOffset < stdinBytes.count {
+            let n = stdinBytes.withUnsafeBytes { write(fd, $0.baseAddress! + stdinOffset, $0.count - stdinOffset) }
+            if n > 0 {
+                stdinOffset += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && errno == EAGAIN {
+                return
+            } else {
+                break  // EPIPE: the child does not read its input
+            }
+        }
+        closeStdin()
+    }
+
+    private mutating func closeStdin() {
+        if let fd = stdinFd { close(fd) }
+        stdinFd = nil
+    }
+
+    // MARK: - Process
+
+    private mutating func killTree() {
+        guard !exited else { return }
+        killed = true
+        if pidfd >= 0 {
+            _ = airlock_pidfd_send_signal(pidfd, SIGKILL)
+        } else {
+            kill(pid, SIGKILL)
+        }
+        // Without a PID namespace, also the process group the child leads.
+        if !hasPidNamespace { kill(-pid, SIGKILL) }
+    }
+
+    private mutating func reapIfExited() { reap(blocking: false) }
+
+    private mutating func reap(blocking: Bool) {
+        var status: Int32 = 0
+        var usage = rusage()
+        while true {
+            let r = wait4(pid, &status, blocking ? 0 : WNOHANG, &usage)
+            if r < 0 && errno == EINTR { continue }
+            if r == pid {
+                exited = true
+                result.status = status
+                result.usage = usage
+                if !hasPidNamespace { kill(-pid, SIGKILL) }
+            } else if r < 0 {
+                exited = true  // ECHILD: someone else reaped it; nothing more to learn
+            }
+            return
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import AirlockSandbox
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Airlock: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "airlock",
+        abstract: "Run AI agents' tool calls in confined, journaled children.",
+        subcommands: [Exec.self, Profiles.self, Doctor.self]
+    )
+
+    /// Exit status for Airlock's own failures in `exec` (like timeout(1) and env(1)).
+    static let setupFailureStatus: Int32 = 125
+
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            // `exec` keeps 1-124 and 126+ for the tool: its own usage errors are 125.
+            if arguments.first == "exec", !(error is ExitCode), !(error is CleanExit) {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { printError("airlock exec: \(message)") }
+                Glibc.exit(setupFailureStatus)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    line.utf8CString.withUnsafeBufferPointer { buffer in
+        _ = write(2, buffer.baseAddress, buffer.count - 1)
+    }
+}
+
+func printOut(_ text: String) {
+    var line = text
+    if !line.hasSuffix("\n") { line += "\n" }
+    line.utf8CString.withUnsafeBufferPointer { buffer in
+        var offset = 0
+        let count = buffer.count - 1
+        while offset < count {
+            let n = write(1, buffer.baseAddress! + offset, count - offset)
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}

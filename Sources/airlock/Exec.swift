@@ -1,0 +1,188 @@
+import AirlockSandbox
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Exec: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a command in a freshly forked, confined child.",
+        discussion: """
+            Exit status: the command's; 128+N when signal N ended it; 124 on a wall or CPU \
+            timeout; 125 when the sandbox could not be set up; 126 when the command is not \
+            executable; 127 when it is not found.
+            """
+    )
+
+    @Option(name: .long, help: "Profile name or JSON file (default: default).")
+    var profile: String = "default"
+
+    @Option(name: .long, help: "Wall-clock limit in seconds.")
+    var timeout: Double?
+
+    @Option(name: .long, help: "CPU-time limit in seconds.")
+    var cpu: Double?
+
+    @Option(name: .long, help: "Memory limit in bytes (K, M, G suffixes allowed).")
+    var memory: String?
+
+    @Option(name: .long, help: "Limit on live processes and threads.")
+    var pids: UInt64?
+
+    @Option(name: .long, help: "Cap on each of stdout and stderr in bytes (K, M, G suffixes allowed).")
+    var output: String?
+
+    @Option(name: .customLong("allow-read"), help: "Also allow reading PATH (repeatable).")
+    var allowRead: [String] = []
+
+    @Option(name: .customLong("allow-write"), help: "Also allow reading and writing PATH (repeatable).")
+    var allowWrite: [String] = []
+
+    @Option(name: .long, help: "Network: none, loopback or host.")
+    var net: String?
+
+    @Option(name: .long, help: "Pass NAME from the host, or set NAME=VALUE (repeatable).")
+    var env: [String] = []
+
+    @Option(name: .long, help: "Write a JSON report to FILE, or to stdout with -.")
+    var report: String?
+
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
+    var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("no command given: use airlock exec [OPTIONS] -- CMD [ARG...]") }
+        if let timeout, !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let cpu, !(cpu > 0 && cpu.isFinite) { throw ValidationError("--cpu must be a positive number of seconds") }
+        if let pids, pids == 0 { throw ValidationError("--pids must be at least 1") }
+        if let net, NetworkMode(rawValue: net) == nil { throw ValidationError("--net must be none, loopback or host, not '\(net)'") }
+        for entry in env {
+            let name = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+            if name.isEmpty || name.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
+                throw ValidationError("--env wants NAME or NAME=VALUE, got '\(entry)'")
+            }
+        }
+    }
+
+    func run() throws {
+        var profile: Profile
+        do {
+            profile = try Profile.named(self.profile)
+        } catch {
+            printError("airlock exec: \(error)")
+            throw ExitCode(Airlock.setupFailureStatus)
+        }
+        do {
+            try apply(to: &profile)
+        } catch let error as ValidationError {
+            printError("airlock exec: \(error.message)")
+            throw ExitCode(Airlock.setupFailureStatus)
+        }
+
+        let host = HostEnvironment.current
+        var extra: [String: String] = [:]
+        for entry in env {
+            let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0])
+            if parts.count == 2 {
+                extra[name] = String(parts[1])
+            } else if let value = host[name] {
+                extra[name] = value
+            }
+        }
+        let request = SandboxRequest(
+            argv: command, profile: profile, hostEnvironment: host, extraEnvironment: extra,
+            stdin: .inherit, stdout: .passThrough, stderr: .passThrough)
+        let result: SandboxReport
+        do {
+            result = try Sandbox.runBlocking(request)
+        } catch {
+            printError("airlock exec: \(error)")
+            throw ExitCode(Airlock.setupFailureStatus)
+        }
+        if let failure = result.setupFailure {
+            printError("airlock exec: \(failure.message)")
+        }
+        if let report {
+            let text = result.json.serialized() + "\n"
+            if report == "-" {
+                printOut(text)
+            } else if !writeFile(report, text) {
+                printError("airlock exec: cannot write report to \(report): \(String(cString: strerror(errno)))")
+            }
+        }
+        throw ExitCode(result.exitStatus)
+    }
+
+    /// Applies the command-line overrides to the profile.
+    func apply(to profile: inout Profile) throws {
+        if let timeout { profile.limits.wallTimeMs = UInt64((timeout * 1000).rounded(.up)) }
+        if let cpu { profile.limits.cpuTimeMs = UInt64((cpu * 1000).rounded(.up)) }
+        if let memory { profile.limits.memoryBytes = try Self.parseBytes(memory, flag: "--memory") }
+        if let pids { profile.limits.processes = pids }
+        if let output { profile.limits.outputBytes = try Self.parseBytes(output, flag: "--output") }
+        if let net, let mode = NetworkMode(rawValue: net) { profile.network = mode }
+        let cwd = currentDirectory()
+        for path in allowRead { profile.filesystem.read.append(try Self.absoluteExisting(path, cwd: cwd, flag: "--allow-read")) }
+        for path in allowWrite { profile.filesystem.write.append(try Self.absoluteExisting(path, cwd: cwd, flag: "--allow-write")) }
+    }
+
+    static func parseBytes(_ text: String, flag: String) throws -> UInt64 {
+        let units: [(String, UInt64)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30),
+            ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30),
+        ]
+        var digits = Substring(text)
+        var multiplier: UInt64 = 1
+        for (suffix, value) in units where digits.hasSuffix(suffix) {
+            digits = digits.dropLast(suffix.count)
+            multiplier = value
+            break
+        }
+        guard let number = UInt64(digits), number > 0 else {
+            throw ValidationError("\(flag) wants a positive number of bytes (K, M, G allowed), got '\(text)'")
+        }
+        let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        if overflow { throw ValidationError("\(flag) is too large: '\(text)'") }
+        return product
+    }
+
+    static func absoluteExisting(_ path: String, cwd: String, flag: String) throws -> String {
+        let absolute = path.hasPrefix("/") ? path : cwd + "/" + path
+        var st = stat()
+        guard stat(absolute, &st) == 0 else {
+            throw ValidationError("\(flag) \(path): \(String(cString: strerror(errno)))")
+        }
+        return absolute
+    }
+}
+
+func currentDirectory() -> String {
+    var buffer = [CChar](repeating: 0, count: 4097)
+    guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+func writeFile(_ path: String, _ text: String) -> Bool {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
+}
+
+enum HostEnvironment {
+    static var current: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}

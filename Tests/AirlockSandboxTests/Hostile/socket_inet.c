@@ -1,0 +1,17 @@
+// Attack: open an AF_INET socket (network access). Exit 42 if it worked, 100 + errno if refused.
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int main(void) {
+    fprintf(stderr, "trying socket(AF_INET, SOCK_STREAM, 0)\n");
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd >= 0) {
+        printf("ESCAPED: AF_INET socket fd %d\n", fd);
+        return 42;
+    }
+    int err = errno;
+    fprintf(stderr, "refused: errno %d (%s)\n", err, strerror(err));
+    return 100 + err;
+}
