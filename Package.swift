@@ -8,10 +8,7 @@ let package = Package(
         .executable(name: "airlock", targets: ["airlock"]),
         .library(name: "AirlockSandbox", targets: ["AirlockSandbox"]),
     ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-    ],
+    dependencies: [.package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")],
     targets: [
         // Everything that runs between fork and exec, plus thin syscall wrappers.
         .target(
@@ -21,10 +18,7 @@ let package = Package(
         ),
         .target(
             name: "AirlockSandbox",
-            dependencies: [
-                "CAirlockSandbox",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            dependencies: ["CAirlockSandbox"]
         ),
         .executableTarget(
             name: "airlock",

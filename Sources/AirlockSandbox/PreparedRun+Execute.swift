@@ -84,6 +84,7 @@ extension PreparedRun {
 
         // MARK: Landlock
         let abi = facts.landlockABI
+        var procAccess: UInt64 = 0
         if abi > 0 {
             let all = airlock_landlock_fs_rights(abi)
             let read = airlock_landlock_read_rights()
@@ -100,6 +101,7 @@ extension PreparedRun {
             for device in ["/dev/null", "/dev/zero", "/dev/full"] { rules.append((device, read | 0b10)) }
             for device in ["/dev/random", "/dev/urandom"] { rules.append((device, read)) }
             if let scratch = resources.scratch { rules.append((scratch, all)) }
+            if profile.filesystem.exposesProc { procAccess = read }
             for (path, access) in rules {
                 let err = airlock_landlock_add_path(fd, path, access)
                 if err != 0 && err != ENOENT && err != ENOTDIR {
@@ -118,7 +120,17 @@ extension PreparedRun {
         if ns.mount { cloneFlags |= UInt(AIRLOCK_CLONE_NEWNS); layers.append("mountns") }
         if ns.ipc { cloneFlags |= UInt(AIRLOCK_CLONE_NEWIPC); layers.append("ipcns") }
         if ns.uts { cloneFlags |= UInt(AIRLOCK_CLONE_NEWUTS); layers.append("utsns") }
-        if profile.network != .host { cloneFlags |= UInt(AIRLOCK_CLONE_NEWNET); layers.append("netns") }
+        // network none: a root host reuses one empty namespace (creating one costs ~0.5 ms);
+        // tools in it cannot reach each other: lo is down, abstract unix sockets are scoped by
+        // Landlock (ABI 6+), and only AF_UNIX sockets exist.
+        var netnsFd: Int32 = -1
+        if profile.network == .none, facts.isRoot, abi >= 6, let shared = SharedNetworkNamespace.fd {
+            netnsFd = shared
+            layers.append("netns")
+        } else if profile.network != .host {
+            cloneFlags |= UInt(AIRLOCK_CLONE_NEWNET)
+            layers.append("netns")
+        }
         let needsUserns = !facts.isRoot && cloneFlags != 0
         if needsUserns || (!facts.isRoot && ns.user) { cloneFlags |= UInt(AIRLOCK_CLONE_NEWUSER) }
         if ns.user || needsUserns { layers.append("userns") }
@@ -221,7 +233,9 @@ extension PreparedRun {
                             config.userns_after_drop = facts.isRoot && ns.user ? 1 : 0
                             config.set_hostname = ns.uts ? 1 : 0
                             config.make_mounts_private = ns.mount ? 1 : 0
-                            config.mount_proc = ns.mount && ns.pid ? 1 : 0
+                            config.mount_proc = ns.mount && ns.pid && profile.filesystem.exposesProc ? 1 : 0
+                            config.netns_fd = netnsFd
+                            config.proc_landlock_access = procAccess
                             config.loopback_up = profile.network == .loopback ? 1 : 0
                             config.rlimits = rlimitsPtr.baseAddress
                             config.rlimit_count = Int32(rlimitsPtr.count)

@@ -90,3 +90,18 @@ struct PreparedRun {
         return (path, 0)
     }
 }
+
+/// One empty network namespace per host process, shared by `network: none` calls.
+enum SharedNetworkNamespace {
+    static let fd: Int32? = {
+        var fd: Int32 = -1
+        return airlock_make_netns(&fd) == 0 ? fd : nil
+    }()
+}
+
+extension FilesystemPolicy {
+    /// Whether the tool may read `/proc` at all; only then is a fresh one mounted for its PID namespace.
+    var exposesProc: Bool {
+        (read + write).contains { $0 == "/" || $0 == "/proc" || $0.hasPrefix("/proc/") }
+    }
+}

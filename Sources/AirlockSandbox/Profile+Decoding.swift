@@ -1,4 +1,3 @@
-import Crypto
 import Synchronization
 
 #if canImport(Glibc)
@@ -140,10 +139,7 @@ extension Profile {
         guard decoder.issues.isEmpty, profile != nil else {
             throw ProfileError(profile: name, issues: decoder.issues)
         }
-        profile!.sha256 = SHA256.hash(data: bytes).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        profile!.sha256 = SHA256Digest.hex(of: SHA256Digest.hash(bytes))
         return profile!
     }
 

@@ -11,12 +11,14 @@
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -49,6 +51,8 @@
 #endif
 
 // MARK: - Child
+
+static int add_path_rule(int ruleset_fd, const char *path, uint64_t access);
 
 __attribute__((noreturn)) static void child_fail(const struct airlock_spawn_config *c, int stage, int err) {
     struct airlock_child_error e = {stage, err};
@@ -192,9 +196,27 @@ static int arrange_descriptors(const struct airlock_spawn_config *c, int *report
     return close_range_fallback(next, ~0U);
 }
 
+/// Every signal back to its default action: the host ignores SIGPIPE and may have handlers
+/// whose code must never run here (the child shares the host's memory until exec).
+static void reset_signals(void) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < 65; sig++) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        sigaction(sig, &dfl, NULL);  // EINVAL for the few reserved ones; nothing to do
+    }
+}
+
 __attribute__((noreturn)) static void child_main(const struct airlock_spawn_config *c) {
     int report_fd = c->report_fd;
     int landlock_fd = c->landlock_ruleset_fd;
+
+    // The parent blocked every signal around the clone; defaults first, then unblock.
+    reset_signals();
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
 
     if (setsid() < 0) child_fail(c, AIRLOCK_STAGE_SESSION, errno);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) child_fail(c, AIRLOCK_STAGE_PDEATHSIG, errno);
@@ -206,6 +228,8 @@ __attribute__((noreturn)) static void child_main(const struct airlock_spawn_conf
         if (err) child_fail(c, AIRLOCK_STAGE_CGROUP, err);
     }
 
+    if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0) child_fail(c, AIRLOCK_STAGE_NETWORK, errno);
+
     if (c->map_self) {
         int err = map_identity(c->outer_uid, c->outer_gid);
         if (err) child_fail(c, AIRLOCK_STAGE_USERNS, err);
@@ -213,8 +237,15 @@ __attribute__((noreturn)) static void child_main(const struct airlock_spawn_conf
     if (c->set_hostname && sethostname("airlock", 7) < 0) child_fail(c, AIRLOCK_STAGE_UTS, errno);
     if (c->make_mounts_private && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         child_fail(c, AIRLOCK_STAGE_MOUNT, errno);
-    if (c->mount_proc && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        child_fail(c, AIRLOCK_STAGE_MOUNT, errno);
+    if (c->mount_proc) {
+        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+            child_fail(c, AIRLOCK_STAGE_MOUNT, errno);
+        // Landlock rules name inodes: the parent's rule was for the host's /proc.
+        if (landlock_fd >= 0 && c->proc_landlock_access) {
+            int err = add_path_rule(landlock_fd, "/proc", c->proc_landlock_access);
+            if (err) child_fail(c, AIRLOCK_STAGE_LANDLOCK, err);
+        }
+    }
     if (c->loopback_up) {
         int err = bring_loopback_up();
         if (err) child_fail(c, AIRLOCK_STAGE_NETWORK, err);
@@ -276,17 +307,74 @@ static long raw_clone(unsigned long flags, int *pidfd) {
     return syscall(SYS_clone, flags | SIGCHLD, NULL, pidfd, NULL, NULL);
 }
 
+static int child_entry(void *arg) { child_main((const struct airlock_spawn_config *)arg); }
+
+/// Size of the child's own stack while it shares the host's memory (until exec).
+#define AIRLOCK_CHILD_STACK (256 * 1024)
+
 int airlock_spawn(const struct airlock_spawn_config *config, pid_t *pid_out, int *pidfd_out) {
+    // vfork-style: the child shares the host's memory (no page tables copied, nothing to tear
+    // down at exec) and this thread sleeps until the child has called execve or exited.
+    // Every signal stays blocked across the clone so no host handler can run in the child.
+    void *stack = mmap(NULL, AIRLOCK_CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return errno;
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    unsigned long flags = config->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD;
+    char *top = (char *)stack + AIRLOCK_CHILD_STACK;
     int pidfd = -1;
-    long pid = raw_clone(config->clone_flags | CLONE_PIDFD, &pidfd);
+    int pid = clone(child_entry, top, (int)(flags | CLONE_PIDFD), (void *)config, &pidfd, NULL, NULL);
     if (pid < 0 && errno == EINVAL) {
         pidfd = -1;
-        pid = raw_clone(config->clone_flags, NULL);
+        pid = clone(child_entry, top, (int)flags, (void *)config, NULL, NULL, NULL);
     }
-    if (pid < 0) return errno;
-    if (pid == 0) child_main(config);
+    int err = pid < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    munmap(stack, AIRLOCK_CHILD_STACK);
+    if (err) return err;
     *pid_out = (pid_t)pid;
     *pidfd_out = pidfd;
+    return 0;
+}
+
+int airlock_make_netns(int *fd_out) {
+    int sync[2];
+    if (pipe2(sync, O_CLOEXEC) < 0) return errno;
+    long pid = raw_clone(CLONE_NEWNET, NULL);
+    if (pid < 0) {
+        int err = errno;
+        close(sync[0]);
+        close(sync[1]);
+        return err;
+    }
+    if (pid == 0) {
+        // Hold the namespace until the parent has opened it, then go.
+        char byte;
+        close(sync[1]);
+        while (read(sync[0], &byte, 1) < 0 && errno == EINTR) {}
+        _exit(0);
+    }
+    close(sync[0]);
+    char path[64];
+    int n = 0;
+    const char *prefix = "/proc/";
+    for (const char *p = prefix; *p; p++) path[n++] = *p;
+    char digits[24];
+    int d = 0;
+    long v = pid;
+    do { digits[d++] = (char)('0' + v % 10); v /= 10; } while (v > 0);
+    while (d > 0) path[n++] = digits[--d];
+    const char *suffix = "/ns/net";
+    for (const char *p = suffix; *p; p++) path[n++] = *p;
+    path[n] = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int err = fd < 0 ? errno : 0;
+    close(sync[1]);
+    int status;
+    while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {}
+    if (err) return err;
+    *fd_out = fd;
     return 0;
 }
 
@@ -363,6 +451,11 @@ int airlock_landlock_create(int abi, uint64_t handled_fs, uint64_t handled_net, 
 }
 
 int airlock_landlock_add_path(int ruleset_fd, const char *path, uint64_t access) {
+    return add_path_rule(ruleset_fd, path, access);
+}
+
+/// Async-signal-safe: used by the parent and by the child after it mounts /proc.
+static int add_path_rule(int ruleset_fd, const char *path, uint64_t access) {
     int fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) return errno;
     struct stat st;

@@ -93,6 +93,7 @@ struct airlock_spawn_config {
     int make_mounts_private;    ///< in a new mount namespace: make / recursively private
     int mount_proc;             ///< mount a fresh /proc (needs mount + pid namespaces)
     int loopback_up;            ///< in a new network namespace: bring lo up
+    int netns_fd;               ///< >= 0: join this (empty) network namespace instead
 
     const struct airlock_rlimit *rlimits;
     int rlimit_count;
@@ -101,6 +102,7 @@ struct airlock_spawn_config {
     int cgroup_fd_count;
 
     int landlock_ruleset_fd;    ///< -1: no Landlock
+    uint64_t proc_landlock_access;  ///< rights on the freshly mounted /proc (0: none)
     const struct airlock_bpf *filters;
     int filter_count;
 
@@ -112,6 +114,9 @@ struct airlock_spawn_config {
 /// Clones the child and runs the setup sequence in it. Returns 0 and sets *pid_out (and
 /// *pidfd_out, or -1 when the kernel cannot give one) or returns an errno.
 int airlock_spawn(const struct airlock_spawn_config *config, pid_t *pid_out, int *pidfd_out);
+
+/// Creates an empty network namespace and returns a descriptor for it.
+int airlock_make_netns(int *fd_out);
 
 /// Host-side helpers: each returns 0 or an errno.
 int airlock_pidfd_open(pid_t pid, int *fd_out);
