@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(
             name: "AirlockSandboxTests",
             dependencies: ["AirlockSandbox"],
-            exclude: ["Hostile"]
+            exclude: ["Hostile", "CLI"]
         ),
     ],
     swiftLanguageModes: [.v6]

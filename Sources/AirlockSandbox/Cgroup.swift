@@ -105,12 +105,12 @@ struct CgroupHost: Sendable {
         return host
     }
 
+    /// Whether per-call cgroups can be made under `dir`. Checked by permission rather than
+    /// by a trial mkdir, which costs as much as a call's own; a lease that still fails to
+    /// create its cgroup falls back to rlimits for that call.
     private static func probeCreate(in dir: String) -> Bool {
         sweepStale(in: dir)
-        let probe = "\(dir)/airlock-probe-\(getpid())"
-        guard mkdir(probe, 0o755) == 0 || errno == EEXIST else { return false }
-        rmdir(probe)
-        return true
+        return access(dir, W_OK | X_OK) == 0 && access(dir + "/cgroup.procs", W_OK) == 0
     }
 
     /// Removes per-call cgroups left behind by Airlock processes that no longer exist.

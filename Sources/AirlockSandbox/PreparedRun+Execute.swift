@@ -146,8 +146,10 @@ extension PreparedRun {
             rlimits.append(airlock_rlimit(resource: Int32(resource), soft: value, hard: value + hardExtra))
         }
         if let cpu = limits.cpuTimeMs {
+            // Soft = hard: the tool is pid 1 of its namespace, where SIGXCPU (the soft limit's
+            // signal) is ignored unless handled, so the hard limit's SIGKILL must come on time.
             let seconds = max(1, (cpu + 999) / 1000)
-            addLimit(AIRLOCK_RLIMIT_CPU, seconds, hardExtra: 1)
+            addLimit(AIRLOCK_RLIMIT_CPU, seconds)
         }
         addLimit(AIRLOCK_RLIMIT_NOFILE, limits.openFiles)
         addLimit(AIRLOCK_RLIMIT_FSIZE, limits.fileSizeBytes)

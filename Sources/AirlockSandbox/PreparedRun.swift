@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CAirlockSandbox
+import Synchronization
 
 /// Facts about this host that do not change while it runs.
 struct HostFacts: Sendable {
@@ -93,7 +94,12 @@ struct PreparedRun {
 
 /// One empty network namespace per host process, shared by `network: none` calls.
 enum SharedNetworkNamespace {
-    static let fd: Int32? = {
+    /// Off for one-shot processes (`airlock exec`), where making it costs what it saves.
+    static let enabled = Atomic<Bool>(true)
+
+    static var fd: Int32? { enabled.load(ordering: .relaxed) ? shared : nil }
+
+    private static let shared: Int32? = {
         var fd: Int32 = -1
         return airlock_make_netns(&fd) == 0 ? fd : nil
     }()

@@ -67,7 +67,13 @@ public enum SeccompCompiler {
     /// Compiles `policy`. Results are cached per policy for the life of the process.
     public static func compile(_ policy: SeccompPolicy) throws(SeccompError) -> SeccompProgram {
         if let cached = cache.withLock({ $0[policy] }) { return cached }
+        let key = SeccompDiskCache.key(for: policy)
+        if let stored = SeccompDiskCache.load(key) {
+            cache.withLock { $0[policy] = stored }
+            return stored
+        }
         let program = try build(policy)
+        SeccompDiskCache.store(key, program)
         cache.withLock { $0[policy] = program }
         return program
     }

@@ -18,6 +18,21 @@ struct Airlock: ParsableCommand {
 
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "exec", let options = ExecOptions.fastParse(Array(arguments.dropFirst())) {
+            do {
+                try options.validate()
+                try options.run()
+            } catch let code as ExitCode {
+                Glibc.exit(code.rawValue)
+            } catch let error as ValidationError {
+                printError("airlock exec: \(error.message)")
+                Glibc.exit(setupFailureStatus)
+            } catch {
+                printError("airlock exec: \(error)")
+                Glibc.exit(setupFailureStatus)
+            }
+            Glibc.exit(0)
+        }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()

@@ -52,6 +52,36 @@ struct Exec: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
+        try ExecOptions(
+            profile: profile, timeout: timeout, cpu: cpu, memory: memory, pids: pids, output: output,
+            allowRead: allowRead, allowWrite: allowWrite, net: net, env: env, report: report, command: command
+        ).validate()
+    }
+
+    func run() throws {
+        try ExecOptions(
+            profile: profile, timeout: timeout, cpu: cpu, memory: memory, pids: pids, output: output,
+            allowRead: allowRead, allowWrite: allowWrite, net: net, env: env, report: report, command: command
+        ).run()
+    }
+}
+
+/// The options of `airlock exec`, however they were parsed.
+struct ExecOptions {
+    var profile: String = "default"
+    var timeout: Double?
+    var cpu: Double?
+    var memory: String?
+    var pids: UInt64?
+    var output: String?
+    var allowRead: [String] = []
+    var allowWrite: [String] = []
+    var net: String?
+    var env: [String] = []
+    var report: String?
+    var command: [String] = []
+
+    func validate() throws {
         if command.isEmpty { throw ValidationError("no command given: use airlock exec [OPTIONS] -- CMD [ARG...]") }
         if let timeout, !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout must be a positive number of seconds") }
         if let cpu, !(cpu > 0 && cpu.isFinite) { throw ValidationError("--cpu must be a positive number of seconds") }
@@ -95,6 +125,7 @@ struct Exec: ParsableCommand {
             argv: command, profile: profile, hostEnvironment: host, extraEnvironment: extra,
             stdin: .inherit, stdout: .passThrough, stderr: .passThrough)
         let result: SandboxReport
+        Sandbox.sharesEmptyNetworkNamespace = false  // one call per process
         do {
             result = try Sandbox.runBlocking(request)
         } catch {
@@ -184,5 +215,49 @@ enum HostEnvironment {
             pointer += 1
         }
         return result
+    }
+}
+
+extension ExecOptions {
+    /// Parses `exec`'s own options without swift-argument-parser, whose set-up costs about a
+    /// millisecond per process. Returns nil for anything it does not handle (help, an unknown
+    /// flag, a missing `--`), and the full parser then takes over with its usual messages.
+    static func fastParse(_ arguments: [String]) -> ExecOptions? {
+        var options = ExecOptions()
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--" {
+                options.command = Array(arguments[(index + 1)...])
+                return options.command.isEmpty ? nil : options
+            }
+            guard argument.hasPrefix("--") else { return nil }
+            var name = String(argument.dropFirst(2))
+            var value: String
+            if let eq = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            } else {
+                index += 1
+                guard index < arguments.count else { return nil }
+                value = arguments[index]
+            }
+            switch name {
+            case "profile": options.profile = value
+            case "timeout": guard let v = Double(value) else { return nil }; options.timeout = v
+            case "cpu": guard let v = Double(value) else { return nil }; options.cpu = v
+            case "memory": options.memory = value
+            case "pids": guard let v = UInt64(value) else { return nil }; options.pids = v
+            case "output": options.output = value
+            case "allow-read": options.allowRead.append(value)
+            case "allow-write": options.allowWrite.append(value)
+            case "net": options.net = value
+            case "env": options.env.append(value)
+            case "report": options.report = value
+            default: return nil
+            }
+            index += 1
+        }
+        return nil
     }
 }
