@@ -135,19 +135,13 @@ struct CgroupHost: Sendable {
         var lease = CgroupLease(version: version)
         let id = Self.counter.wrappingAdd(1, ordering: .relaxed).newValue
         let name = "airlock-\(getpid())-\(id)"
-        if let memoryBytes, let parent = memoryParent {
+        if memoryBytes != nil, let parent = memoryParent {
+            // Created without a limit: `armMemoryLimit` sets it once the tool has its own
+            // address space (see there).
             let dir = "\(parent)/\(name)"
             if mkdir(dir, 0o755) == 0 {
                 lease.directories.append(dir)
-                let ok: Bool
-                if version == .v2 {
-                    ok = Posix.writeText(dir + "/memory.max", "\(memoryBytes)") == 0
-                    Posix.writeText(dir + "/memory.swap.max", "0")
-                } else {
-                    ok = Posix.writeText(dir + "/memory.limit_in_bytes", "\(memoryBytes)") == 0
-                    Posix.writeText(dir + "/memory.memsw.limit_in_bytes", "\(memoryBytes)")
-                }
-                if ok { lease.memoryDir = dir }
+                lease.memoryDir = dir
             }
         }
         if let processes, let parent = pidsParent {
@@ -172,6 +166,23 @@ struct CgroupLease {
     var memoryDir: String?
     var pidsDir: String?
     var procsFds: [Int32] = []
+
+    /// Sets the memory limit. Called after the child has exec'd, never before: until exec
+    /// the child shares the host's memory, and the OOM killer kills every process sharing
+    /// its victim's memory, so a limit hit during setup would kill the host. Returns false
+    /// when the kernel refused (v1 refuses a limit below what the tree already uses).
+    func armMemoryLimit(_ bytes: UInt64) -> Bool {
+        guard let dir = memoryDir else { return true }
+        if version == .v2 {
+            guard Posix.writeText(dir + "/memory.max", "\(bytes)") == 0 else { return false }
+            Posix.writeText(dir + "/memory.swap.max", "0")
+            return true
+        }
+        guard Posix.writeText(dir + "/memory.limit_in_bytes", "\(bytes)") == 0 else { return false }
+        // Swap too, where the kernel accounts it (memsw must not be below the memory limit).
+        Posix.writeText(dir + "/memory.memsw.limit_in_bytes", "\(bytes)")
+        return true
+    }
 
     /// Times the memory limit was hit by an OOM kill.
     func oomKills() -> UInt64 {

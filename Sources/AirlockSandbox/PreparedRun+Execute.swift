@@ -4,6 +4,13 @@ import Glibc
 import CAirlockSandbox
 
 extension PreparedRun {
+    enum ExecWait { case execed, timedOut }
+
+    /// The child's own stack while it shares the host's memory (until exec).
+    static let childStackSize = 256 * 1024
+    /// How long the child's setup (clone to execve) may take before it is killed.
+    static let setupDeadlineNs: UInt64 = 10_000_000_000
+
     /// Everything opened for one run, closed and removed by `cleanUp`.
     final class Resources {
         var scratch: String?
@@ -43,6 +50,10 @@ extension PreparedRun {
         let resources = Resources()
         defer { resources.cleanUp() }
         var layers: [String] = []
+
+        guard profile.namespaces.pid else {
+            return failure("namespaces", EINVAL, "profile \(profile.name) has no PID namespace; without one a daemon the tool starts could outlive the call")
+        }
 
         // MARK: Identity
         var runUid = facts.uid
@@ -133,7 +144,8 @@ extension PreparedRun {
         }
         let needsUserns = !facts.isRoot && cloneFlags != 0
         if needsUserns || (!facts.isRoot && ns.user) { cloneFlags |= UInt(AIRLOCK_CLONE_NEWUSER) }
-        if ns.user || needsUserns { layers.append("userns") }
+        // A root host drops the tool to runAs instead (see spawn.c for why not both).
+        if (cloneFlags & UInt(AIRLOCK_CLONE_NEWUSER)) != 0 { layers.append("userns") }
         if facts.isRoot { layers.append("uid_drop") }
 
         // MARK: Limits
@@ -190,6 +202,9 @@ extension PreparedRun {
         }
 
         // MARK: Clone
+        let sharedError = UnsafeMutablePointer<airlock_child_error>.allocate(capacity: 1)
+        sharedError.initialize(to: airlock_child_error(stage: 0, err: 0))
+        defer { sharedError.deallocate() }
         let argv = CStringArray(request.argv)
         let envp = CStringArray(env)
         let pathC = strdup(executable)
@@ -211,6 +226,43 @@ extension PreparedRun {
 
         var pid: pid_t = 0
         var pidfd: Int32 = -1
+        let stack = UnsafeMutableRawPointer.allocate(byteCount: Self.childStackSize, alignment: 64)
+        defer { stack.deallocate() }
+        var execWait = ExecWait.execed
+
+        /// Waits until the child has called execve or exited (the report pipe, close-on-exec,
+        /// reaches end of file), killing it if setup takes longer than the deadline: a child
+        /// stopped by a signal during setup must not hang the host.
+        func awaitExec() -> ExecWait {
+            close(reportPipe.write)
+            resources.fds.removeAll { $0 == reportPipe.write }
+            if pidfd < 0 { _ = airlock_pidfd_open(pid, &pidfd) }
+            let deadline = Posix.monotonicNanoseconds() + Self.setupDeadlineNs
+            var timedOut = false
+            while true {
+                var p = pollfd(fd: reportPipe.read, events: Int16(POLLIN), revents: 0)
+                let now = Posix.monotonicNanoseconds()
+                let wait = timedOut ? -1 : Int32(clamping: deadline > now ? (deadline - now) / 1_000_000 + 1 : 0)
+                let ready = poll(&p, 1, wait)
+                if ready < 0 && errno == EINTR { continue }
+                if ready == 0 && !timedOut {
+                    timedOut = true
+                    if pidfd >= 0 { _ = airlock_pidfd_send_signal(pidfd, SIGKILL) } else { kill(pid, SIGKILL) }
+                    continue
+                }
+                // Drain whatever the child wrote; end of file means exec or exit.
+                var chunk = [UInt8](repeating: 0, count: 64)
+                let n = chunk.withUnsafeMutableBytes { read(reportPipe.read, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                if n > 0 {
+                    if sharedError.pointee.stage == 0 && n >= MemoryLayout<airlock_child_error>.size {
+                        chunk.withUnsafeBytes { sharedError.pointee = $0.load(as: airlock_child_error.self) }
+                    }
+                    continue
+                }
+                return timedOut ? .timedOut : .execed
+            }
+        }
         let start = Posix.monotonicNanoseconds()
         let spawnError: Int32 = childFds.withUnsafeBufferPointer { childFdsPtr in
             parentFds.withUnsafeBufferPointer { parentFdsPtr in
@@ -232,7 +284,6 @@ extension PreparedRun {
                             config.drop_credentials = facts.isRoot ? 1 : 0
                             config.run_uid = runUid
                             config.run_gid = runGid
-                            config.userns_after_drop = facts.isRoot && ns.user ? 1 : 0
                             config.set_hostname = ns.uts ? 1 : 0
                             config.make_mounts_private = ns.mount ? 1 : 0
                             config.mount_proc = ns.mount && ns.pid && profile.filesystem.exposesProc ? 1 : 0
@@ -249,7 +300,14 @@ extension PreparedRun {
                             config.lifeline_read_fd = lifeline.read
                             config.lifeline_write_fd = lifeline.write
                             config.report_fd = reportPipe.write
-                            return airlock_spawn(&config, &pid, &pidfd)
+                            config.shared_error = sharedError
+                            config.stack = stack
+                            config.stack_size = Self.childStackSize
+                            let rc = airlock_spawn(&config, &pid, &pidfd)
+                            // The child reads this memory until it execs: wait for that here,
+                            // while every buffer above is still alive.
+                            if rc == 0 { execWait = awaitExec() }
+                            return rc
                         }
                     }
                 }
@@ -260,7 +318,6 @@ extension PreparedRun {
                 ? "cannot create the namespaces this profile needs (see airlock doctor)" : nil
             return failure("clone", spawnError, hint)
         }
-        if pidfd < 0 { _ = airlock_pidfd_open(pid, &pidfd) }
         if pidfd >= 0 { resources.fds.append(pidfd) }
 
         // The parent's copies of the child's ends are no longer needed; the child has its own.
@@ -268,19 +325,21 @@ extension PreparedRun {
             close(fd)
             resources.fds.removeAll { $0 == fd }
         }
-        closeFd(reportPipe.write)
         closeFd(outPipe.write)
         closeFd(errPipe.write)
         if let stdinPipe { closeFd(stdinPipe.read) }
 
-        // Wait for exec (the report pipe closes) or a setup error.
-        var childError = airlock_child_error()
-        var got = 0
-        while got < MemoryLayout<airlock_child_error>.size {
-            let n = withUnsafeMutableBytes(of: &childError) { read(reportPipe.read, $0.baseAddress! + got, $0.count - got) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            got += n
+        // The child has called execve or exited. A setup failure is in the shared error record
+        // (written without allocating, so it survives a child at its memory limit) or, as a
+        // second channel, came over the report pipe into the same record.
+        let childError = sharedError.pointee
+        let got = childError.stage != 0 ? MemoryLayout<airlock_child_error>.size : 0
+        if execWait == .timedOut && got == 0 {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            var report = failure("setup", ETIMEDOUT, "the child did not finish its setup within \(Self.setupDeadlineNs / 1_000_000_000) s (stopped?) and was killed")
+            report.wallMs = Double(Posix.monotonicNanoseconds() - start) / 1e6
+            return report
         }
         closeFd(reportPipe.read)
         if got == MemoryLayout<airlock_child_error>.size {
@@ -290,6 +349,15 @@ extension PreparedRun {
             var report = failure(stage, childError.err, stage == "exec" ? "\(request.argv[0]): \(Posix.describe(errno: childError.err))" : nil)
             report.wallMs = Double(Posix.monotonicNanoseconds() - start) / 1e6
             return report
+        }
+
+        // MARK: Memory limit
+        // Armed only now that the tool has its own address space (see armMemoryLimit). A tool
+        // that already uses more than the limit in these microseconds is stopped right here.
+        var memoryRefused = false
+        if let bytes = limits.memoryBytes, !lease.armMemoryLimit(bytes) {
+            memoryRefused = true
+            if pidfd >= 0 { _ = airlock_pidfd_send_signal(pidfd, SIGKILL) } else { kill(pid, SIGKILL) }
         }
 
         // MARK: Supervise
@@ -320,9 +388,12 @@ extension PreparedRun {
         let signal = status & 0x7f
         if signaled { report.signal = signal } else { report.exitCode = (status >> 8) & 0xff }
         let cpuMs = report.userMs + report.sysMs
+        let cpuKillThresholdMs = limits.cpuTimeMs.map { Double(max(1, ($0 + 999) / 1000) * 1000) * 0.9 } ?? .infinity
         let oom = lease.oomKills()
         let pidsHits = lease.pidsLimitHits()
-        if result.outputExceeded {
+        if memoryRefused {
+            report.outcome = .memoryLimit
+        } else if result.outputExceeded {
             report.outcome = .outputLimit
         } else if result.cancelled {
             report.outcome = .signaled
@@ -331,10 +402,12 @@ extension PreparedRun {
         } else if signaled && signal == SIGSYS {
             report.outcome = .syscallBlocked
             report.violation = SeccompViolation.find(hostPid: pid)
-        } else if signaled && (signal == SIGXCPU || (signal == SIGKILL && limits.cpuTimeMs.map { cpuMs >= Double($0) } == true)) {
-            report.outcome = .cpuLimit
         } else if oom > 0 && (signaled || report.exitCode != 0) {
             report.outcome = .memoryLimit
+        } else if signaled && (signal == SIGXCPU || (signal == SIGKILL && cpuMs >= cpuKillThresholdMs)) {
+            // RLIMIT_CPU's SIGKILL carries no mark of its own: nobody else sent a SIGKILL and
+            // the CPU time is at the limit (accounting may read a tick or two short of it).
+            report.outcome = .cpuLimit
         } else if pidsHits > 0 && (signaled || report.exitCode != 0) {
             report.outcome = .pidsLimit
         } else if signaled {

@@ -704,7 +704,11 @@ struct ProfileDecoder {
         }
         var policy = NamespacePolicy()
         if let value = object["user"], let flag = bool(value, join(path, "user")) { policy.user = flag }
-        if let value = object["pid"], let flag = bool(value, join(path, "pid")) { policy.pid = flag }
+        if let value = object["pid"], let flag = bool(value, join(path, "pid")) {
+            // The PID namespace is what kills a tool's whole tree when the host dies.
+            if !flag { report(join(path, "pid"), "must be true: without a PID namespace a daemon the tool starts could outlive the call") }
+            policy.pid = flag
+        }
         if let value = object["mount"], let flag = bool(value, join(path, "mount")) { policy.mount = flag }
         if let value = object["ipc"], let flag = bool(value, join(path, "ipc")) { policy.ipc = flag }
         if let value = object["uts"], let flag = bool(value, join(path, "uts")) { policy.uts = flag }

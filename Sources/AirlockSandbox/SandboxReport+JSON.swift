@@ -23,6 +23,8 @@ extension SandboxReport {
             failure["errno"] = .number(JSONNumber(Int(setupFailure.errno)))
             failure["message"] = .string(setupFailure.message)
             object["setupFailure"] = .object(failure)
+        } else {
+            object["setupFailure"] = .null
         }
         object["exitStatus"] = .number(JSONNumber(Int(exitStatus)))
         return .object(object)

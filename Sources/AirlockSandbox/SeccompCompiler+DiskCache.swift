@@ -42,8 +42,8 @@ enum SeccompDiskCache {
         }
     }()
 
-    static func load(_ key: String) -> SeccompProgram? {
-        guard let dir = directory, isPrivate(dir, directory: true) else { return nil }
+    static func load(_ key: String, from dir: String? = directory) -> SeccompProgram? {
+        guard let dir, isPrivate(dir, directory: true) else { return nil }
         let path = "\(dir)/\(key).bpf"
         guard isPrivate(path, directory: false), let bytes = Posix.readFile(path, limit: 1 << 20),
             !bytes.isEmpty, bytes.count % 8 == 0
@@ -51,8 +51,8 @@ enum SeccompDiskCache {
         return SeccompProgram(bytes: bytes)
     }
 
-    static func store(_ key: String, _ program: SeccompProgram) {
-        guard let dir = directory else { return }
+    static func store(_ key: String, _ program: SeccompProgram, in dir: String? = directory) {
+        guard let dir else { return }
         makeDirectories(dir)
         guard isPrivate(dir, directory: true) else { return }
         let temporary = "\(dir)/.\(key).\(getpid()).tmp"

@@ -97,7 +97,8 @@ public enum SeccompCompiler {
     /// to `clone`, whose flags the profile can filter); `int` arguments of `socket`,
     /// `socketpair` and `ioctl` with any of the high 32 bits set fail with EINVAL, because the
     /// kernel ignores those bits while a 64-bit comparison would not; address families other
-    /// than AF_UNIX, AF_INET and AF_INET6 (AF_UNIX only for `.none`) fail with EAFNOSUPPORT,
+    /// than AF_UNIX, AF_INET and AF_INET6 (none at all for `.none`, whose tools use socketpair)
+    /// fail with EAFNOSUPPORT; `socketpair` is AF_UNIX only;
     /// which covers AF_NETLINK, AF_PACKET, AF_VSOCK, AF_ALG, AF_BLUETOOTH, AF_CAN and the
     /// rarely used families behind many kernel bugs; TIOCSTI and TIOCLINUX fail with EPERM;
     /// `socketpair` fails with EPERM unless `allowSocketpair`. Only the native architecture is
@@ -132,6 +133,11 @@ public enum SeccompCompiler {
         var deniedFamilies: [UInt64] = [0]  // AF_UNSPEC
         let deniedAbove: UInt64
         if network == .none {
+            // No socket() at all, AF_UNIX included: Landlock does not govern connect() to a
+            // socket bound at a path, so an AF_UNIX socket could reach the host's services
+            // (a session bus, an SSH agent, docker.sock). socketpair() still gives the tool
+            // connected pairs for its own processes.
+            deniedFamilies.append(afUnix)
             deniedAbove = afUnix
         } else {
             deniedFamilies += Array(3...9)  // AF_AX25 ... AF_ATMPVC, between AF_INET and AF_INET6
@@ -152,6 +158,15 @@ public enum SeccompCompiler {
                 SeccompRule(
                     names: ["socketpair"], action: .errno, errnoRet: einval,
                     args: [SeccompArg(index: 0, value: highBits, op: .greaterThan)]))
+            // Pairs are AF_UNIX only: other families' code must not even be reached.
+            rules.append(
+                SeccompRule(
+                    names: ["socketpair"], action: .errno, errnoRet: eafnosupport,
+                    args: [SeccompArg(index: 0, value: low32, valueTwo: 0, op: .maskedEqual)]))
+            rules.append(
+                SeccompRule(
+                    names: ["socketpair"], action: .errno, errnoRet: eafnosupport,
+                    args: [SeccompArg(index: 0, value: afUnix, op: .greaterThan)]))
         } else {
             rules.append(SeccompRule(names: ["socketpair"], action: .errno, errnoRet: UInt32(EPERM)))
         }

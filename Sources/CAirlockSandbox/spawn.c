@@ -1,7 +1,7 @@
 // The fork-to-exec path. Everything the child runs is here, and it is restricted to raw
-// system calls and async-signal-safe functions: no allocation, no locks, no stdio, and no
-// glibc wrapper that keeps per-process state (setresuid and friends broadcast to threads
-// that do not exist in the child, so they are called through syscall()).
+// system calls: no allocation, no locks, no stdio, no glibc wrapper (they keep per-thread
+// state such as errno, which the child would share with the host; and setresuid and friends
+// broadcast to threads that do not exist in the child).
 
 #include "airlock_spawn.h"
 
@@ -18,7 +18,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -52,22 +51,63 @@
 
 // MARK: - Child
 
-static int add_path_rule(int ruleset_fd, const char *path, uint64_t access);
+// The child shares the host's memory (CLONE_VM) and, through the thread pointer, the cloning
+// thread's TLS, errno included, while that thread runs on. So it uses raw system calls only:
+// each returns the result or -errno and touches no memory but its own stack and the config.
+
+#if defined(__x86_64__)
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return ret;
+}
+#elif defined(__aarch64__)
+static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
+    register long x8 __asm__("x8") = n;
+    register long x0 __asm__("x0") = a;
+    register long x1 __asm__("x1") = b;
+    register long x2 __asm__("x2") = c;
+    register long x3 __asm__("x3") = d;
+    register long x4 __asm__("x4") = e;
+    register long x5 __asm__("x5") = f;
+    __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+    return x0;
+}
+#else
+#error "the Airlock child needs a raw system call for this architecture"
+#endif
+
+#define SYS0(n) sys6((n), 0, 0, 0, 0, 0, 0)
+#define SYS1(n, a) sys6((n), (long)(a), 0, 0, 0, 0, 0)
+#define SYS2(n, a, b) sys6((n), (long)(a), (long)(b), 0, 0, 0, 0)
+#define SYS3(n, a, b, c) sys6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define SYS4(n, a, b, c, d) sys6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define SYS5(n, a, b, c, d, e) sys6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+/// A raw call's failure as a positive errno, or 0.
+static inline int sys_err(long r) { return r < 0 && r > -4096 ? (int)-r : 0; }
 
 __attribute__((noreturn)) static void child_fail(const struct airlock_spawn_config *c, int stage, int err) {
     struct airlock_child_error e = {stage, err};
-    ssize_t ignored = write(c->report_fd, &e, sizeof e);
-    (void)ignored;
-    _exit(127);
+    if (c->shared_error) {
+        ((volatile struct airlock_child_error *)c->shared_error)->err = err;
+        ((volatile struct airlock_child_error *)c->shared_error)->stage = stage;
+    }
+    SYS3(SYS_write, c->report_fd, &e, sizeof e);
+    for (;;) SYS1(SYS_exit_group, 127);
 }
 
 static int write_all_fd(int fd, const char *buf, size_t len) {
     while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno;
-        }
+        long n = SYS3(SYS_write, fd, buf, len);
+        if (n == -EINTR) continue;
+        if (n < 0) return (int)-n;
         buf += n;
         len -= (size_t)n;
     }
@@ -75,10 +115,10 @@ static int write_all_fd(int fd, const char *buf, size_t len) {
 }
 
 static int write_file(const char *path, const char *buf, size_t len) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    int err = write_all_fd(fd, buf, len);
-    close(fd);
+    long fd = SYS4(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
+    if (fd < 0) return (int)-fd;
+    int err = write_all_fd((int)fd, buf, len);
+    SYS1(SYS_close, fd);
     return err;
 }
 
@@ -115,34 +155,34 @@ static int map_identity(uid_t uid, gid_t gid) {
 static int host_gone(const struct airlock_spawn_config *c) {
     if (c->lifeline_read_fd < 0) return 0;
     struct pollfd p = {.fd = c->lifeline_read_fd, .events = POLLIN, .revents = 0};
-    int r = poll(&p, 1, 0);
+    struct timespec now = {0, 0};
+    long r = SYS4(SYS_ppoll, &p, 1, &now, 0);
     return r > 0 && (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
 static int bring_loopback_up(void) {
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) return errno;
+    long s = SYS3(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return (int)-s;
     struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
+    for (size_t i = 0; i < sizeof ifr; i++) ((volatile char *)&ifr)[i] = 0;
     ifr.ifr_name[0] = 'l';
     ifr.ifr_name[1] = 'o';
-    int err = 0;
-    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) {
-        err = errno;
-    } else {
+    int err = sys_err(SYS3(SYS_ioctl, s, SIOCGIFFLAGS, &ifr));
+    if (!err) {
         ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-        if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) err = errno;
+        err = sys_err(SYS3(SYS_ioctl, s, SIOCSIFFLAGS, &ifr));
     }
-    close(s);
+    SYS1(SYS_close, s);
     return err;
 }
 
 static int close_range_fallback(unsigned int first, unsigned int last) {
     if (first > last) return 0;
-    if (syscall(SYS_close_range, first, last, 0) == 0) return 0;
-    if (errno != ENOSYS) return errno;
+    long r = SYS3(SYS_close_range, first, last, 0);
+    if (r == 0) return 0;
+    if (r != -ENOSYS) return (int)-r;
     unsigned int stop = last > 65535 ? 65535 : last;
-    for (unsigned int fd = first; fd <= stop; fd++) close((int)fd);
+    for (unsigned int fd = first; fd <= stop; fd++) SYS1(SYS_close, fd);
     return 0;
 }
 
@@ -153,23 +193,26 @@ static int arrange_descriptors(const struct airlock_spawn_config *c, int *report
         if (c->child_fds[i] > highest) highest = c->child_fds[i];
     int base = highest + 1;
 
-    // Lift everything we still need above every target, so no dup2 below clobbers it.
+    // Lift everything we still need above every target, so no dup below clobbers it.
     int lifted[64];
     if (c->fd_count > 64) return EINVAL;
     for (int i = 0; i < c->fd_count; i++) {
-        lifted[i] = fcntl(c->parent_fds[i], F_DUPFD_CLOEXEC, base);
-        if (lifted[i] < 0) return errno;
+        long fd = SYS3(SYS_fcntl, c->parent_fds[i], F_DUPFD_CLOEXEC, base);
+        if (fd < 0) return (int)-fd;
+        lifted[i] = (int)fd;
     }
-    int r = fcntl(*report_fd, F_DUPFD_CLOEXEC, base);
-    if (r < 0) return errno;
-    *report_fd = r;
+    long r = SYS3(SYS_fcntl, *report_fd, F_DUPFD_CLOEXEC, base);
+    if (r < 0) return (int)-r;
+    *report_fd = (int)r;
     if (*landlock_fd >= 0) {
-        int l = fcntl(*landlock_fd, F_DUPFD_CLOEXEC, base);
-        if (l < 0) return errno;
-        *landlock_fd = l;
+        long l = SYS3(SYS_fcntl, *landlock_fd, F_DUPFD_CLOEXEC, base);
+        if (l < 0) return (int)-l;
+        *landlock_fd = (int)l;
     }
-    for (int i = 0; i < c->fd_count; i++)
-        if (dup2(lifted[i], c->child_fds[i]) < 0) return errno;
+    for (int i = 0; i < c->fd_count; i++) {
+        long d = SYS3(SYS_dup3, lifted[i], c->child_fds[i], 0);
+        if (d < 0) return (int)-d;
+    }
 
     // Keep: the targets, the report pipe and the ruleset. Close every gap between them.
     int keep[68];
@@ -196,109 +239,108 @@ static int arrange_descriptors(const struct airlock_spawn_config *c, int *report
     return close_range_fallback(next, ~0U);
 }
 
-/// Every signal back to its default action: the host ignores SIGPIPE and may have handlers
-/// whose code must never run here (the child shares the host's memory until exec).
+/// The kernel's own sigaction layout (what rt_sigaction takes).
+struct kernel_sigaction {
+    void *handler;
+    unsigned long flags;
+    void *restorer;
+    uint64_t mask;
+};
+
+/// Every signal back to its default action and none blocked: the host ignores SIGPIPE and
+/// may have handlers whose code must never run here.
 static void reset_signals(void) {
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < 65; sig++) {
+    struct kernel_sigaction dfl = {0, 0, 0, 0};
+    for (long sig = 1; sig < 65; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
-        sigaction(sig, &dfl, NULL);  // EINVAL for the few reserved ones; nothing to do
+        SYS4(SYS_rt_sigaction, sig, &dfl, 0, 8);
     }
+    uint64_t none = 0;
+    SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &none, 0, 8);
 }
+
+/// Adds a Landlock path-beneath rule with raw calls (also used by the parent).
+static int add_path_rule(int ruleset_fd, const char *path, uint64_t access);
 
 __attribute__((noreturn)) static void child_main(const struct airlock_spawn_config *c) {
     int report_fd = c->report_fd;
     int landlock_fd = c->landlock_ruleset_fd;
+    int err;
 
     // The parent blocked every signal around the clone; defaults first, then unblock.
     reset_signals();
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
 
-    if (setsid() < 0) child_fail(c, AIRLOCK_STAGE_SESSION, errno);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) child_fail(c, AIRLOCK_STAGE_PDEATHSIG, errno);
-    if (c->lifeline_write_fd >= 0) close(c->lifeline_write_fd);
+    if ((err = sys_err(SYS0(SYS_setsid)))) child_fail(c, AIRLOCK_STAGE_SESSION, err);
+    if ((err = sys_err(SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL)))) child_fail(c, AIRLOCK_STAGE_PDEATHSIG, err);
+    if (c->lifeline_write_fd >= 0) SYS1(SYS_close, c->lifeline_write_fd);
     if (host_gone(c)) child_fail(c, AIRLOCK_STAGE_HOST_GONE, ESRCH);
 
     for (int i = 0; i < c->cgroup_fd_count; i++) {
-        int err = write_all_fd(c->cgroup_procs_fds[i], "0", 1);
-        if (err) child_fail(c, AIRLOCK_STAGE_CGROUP, err);
+        if ((err = write_all_fd(c->cgroup_procs_fds[i], "0", 1))) child_fail(c, AIRLOCK_STAGE_CGROUP, err);
     }
-
-    if (c->netns_fd >= 0 && setns(c->netns_fd, CLONE_NEWNET) < 0) child_fail(c, AIRLOCK_STAGE_NETWORK, errno);
-
-    if (c->map_self) {
-        int err = map_identity(c->outer_uid, c->outer_gid);
-        if (err) child_fail(c, AIRLOCK_STAGE_USERNS, err);
-    }
-    if (c->set_hostname && sethostname("airlock", 7) < 0) child_fail(c, AIRLOCK_STAGE_UTS, errno);
-    if (c->make_mounts_private && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        child_fail(c, AIRLOCK_STAGE_MOUNT, errno);
+    if (c->netns_fd >= 0 && (err = sys_err(SYS2(SYS_setns, c->netns_fd, CLONE_NEWNET))))
+        child_fail(c, AIRLOCK_STAGE_NETWORK, err);
+    if (c->map_self && (err = map_identity(c->outer_uid, c->outer_gid))) child_fail(c, AIRLOCK_STAGE_USERNS, err);
+    if (c->set_hostname && (err = sys_err(SYS2(SYS_sethostname, "airlock", 7)))) child_fail(c, AIRLOCK_STAGE_UTS, err);
+    if (c->make_mounts_private && (err = sys_err(SYS5(SYS_mount, 0, "/", 0, MS_REC | MS_PRIVATE, 0))))
+        child_fail(c, AIRLOCK_STAGE_MOUNT, err);
     if (c->mount_proc) {
-        if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-            child_fail(c, AIRLOCK_STAGE_MOUNT, errno);
+        if ((err = sys_err(SYS5(SYS_mount, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0))))
+            child_fail(c, AIRLOCK_STAGE_MOUNT, err);
         // Landlock rules name inodes: the parent's rule was for the host's /proc.
-        if (landlock_fd >= 0 && c->proc_landlock_access) {
-            int err = add_path_rule(landlock_fd, "/proc", c->proc_landlock_access);
-            if (err) child_fail(c, AIRLOCK_STAGE_LANDLOCK, err);
-        }
+        if (landlock_fd >= 0 && c->proc_landlock_access &&
+            (err = add_path_rule(landlock_fd, "/proc", c->proc_landlock_access)))
+            child_fail(c, AIRLOCK_STAGE_LANDLOCK, err);
     }
-    if (c->loopback_up) {
-        int err = bring_loopback_up();
-        if (err) child_fail(c, AIRLOCK_STAGE_NETWORK, err);
-    }
+    if (c->loopback_up && (err = bring_loopback_up())) child_fail(c, AIRLOCK_STAGE_NETWORK, err);
 
     if (c->drop_credentials) {
-        if (syscall(SYS_setgroups, 0, NULL) < 0) child_fail(c, AIRLOCK_STAGE_CREDENTIALS, errno);
-        if (syscall(SYS_setresgid, c->run_gid, c->run_gid, c->run_gid) < 0)
-            child_fail(c, AIRLOCK_STAGE_CREDENTIALS, errno);
-        if (syscall(SYS_setresuid, c->run_uid, c->run_uid, c->run_uid) < 0)
-            child_fail(c, AIRLOCK_STAGE_CREDENTIALS, errno);
-        // A credential change clears the parent-death signal: arm it again, then re-check.
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) child_fail(c, AIRLOCK_STAGE_PDEATHSIG, errno);
-        if (host_gone(c)) child_fail(c, AIRLOCK_STAGE_HOST_GONE, ESRCH);
-        if (c->userns_after_drop) {
-            // The uid change made us non-dumpable, which makes /proc/self/uid_map root's;
-            // exec would restore dumpability anyway.
-            if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0) child_fail(c, AIRLOCK_STAGE_USERNS, errno);
-            if (unshare(CLONE_NEWUSER) < 0) child_fail(c, AIRLOCK_STAGE_USERNS, errno);
-            int err = map_identity(c->run_uid, c->run_gid);
-            if (err) child_fail(c, AIRLOCK_STAGE_USERNS, err);
+        // Empty the bounding set while we still may (CAP_SETPCAP), then become run_uid with
+        // no groups: leaving uid 0 clears the permitted and effective sets. No user namespace
+        // here: the child shares the host's memory until exec, and making it dumpable (which
+        // writing its own uid_map would need) would open that memory to run_uid's processes.
+        for (long cap = 0; cap < 64; cap++) {
+            long r = SYS2(SYS_prctl, PR_CAPBSET_DROP, cap);
+            if (r < 0 && r != -EINVAL) child_fail(c, AIRLOCK_STAGE_CREDENTIALS, (int)-r);
         }
+        if ((err = sys_err(SYS2(SYS_setgroups, 0, 0)))) child_fail(c, AIRLOCK_STAGE_CREDENTIALS, err);
+        if ((err = sys_err(SYS3(SYS_setresgid, c->run_gid, c->run_gid, c->run_gid))))
+            child_fail(c, AIRLOCK_STAGE_CREDENTIALS, err);
+        if ((err = sys_err(SYS3(SYS_setresuid, c->run_uid, c->run_uid, c->run_uid))))
+            child_fail(c, AIRLOCK_STAGE_CREDENTIALS, err);
+        // A credential change clears the parent-death signal: arm it again, then re-check.
+        if ((err = sys_err(SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL)))) child_fail(c, AIRLOCK_STAGE_PDEATHSIG, err);
+        if (host_gone(c)) child_fail(c, AIRLOCK_STAGE_HOST_GONE, ESRCH);
     }
 
-    for (int i = 0; i < c->rlimit_count; i++) {
-        struct rlimit64 lim = {c->rlimits[i].soft, c->rlimits[i].hard};
-        if (syscall(SYS_prlimit64, 0, c->rlimits[i].resource, &lim, NULL) < 0)
-            child_fail(c, AIRLOCK_STAGE_RLIMITS, errno);
-    }
-
-    int err = arrange_descriptors(c, &report_fd, &landlock_fd);
-    if (err) child_fail(c, AIRLOCK_STAGE_DESCRIPTORS, err);
+    if ((err = arrange_descriptors(c, &report_fd, &landlock_fd))) child_fail(c, AIRLOCK_STAGE_DESCRIPTORS, err);
     // From here on the report pipe may have moved: use the local copy.
     struct airlock_spawn_config moved = *c;
     moved.report_fd = report_fd;
     c = &moved;
 
-    if (c->cwd && chdir(c->cwd) < 0) child_fail(c, AIRLOCK_STAGE_CWD, errno);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(c, AIRLOCK_STAGE_NO_NEW_PRIVS, errno);
+    // Limits only now: a low RLIMIT_NOFILE would have made lifting descriptors above the
+    // targets fail when the host has many open.
+    for (int i = 0; i < c->rlimit_count; i++) {
+        struct rlimit64 lim = {c->rlimits[i].soft, c->rlimits[i].hard};
+        if ((err = sys_err(SYS4(SYS_prlimit64, 0, c->rlimits[i].resource, &lim, 0))))
+            child_fail(c, AIRLOCK_STAGE_RLIMITS, err);
+    }
+    if (c->cwd && (err = sys_err(SYS1(SYS_chdir, c->cwd)))) child_fail(c, AIRLOCK_STAGE_CWD, err);
+    if ((err = sys_err(SYS2(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1)))) child_fail(c, AIRLOCK_STAGE_NO_NEW_PRIVS, err);
     if (landlock_fd >= 0) {
-        if (syscall(SYS_landlock_restrict_self, landlock_fd, 0) < 0) child_fail(c, AIRLOCK_STAGE_LANDLOCK, errno);
-        close(landlock_fd);
+        if ((err = sys_err(SYS2(SYS_landlock_restrict_self, landlock_fd, 0)))) child_fail(c, AIRLOCK_STAGE_LANDLOCK, err);
+        SYS1(SYS_close, landlock_fd);
     }
     for (int i = 0; i < c->filter_count; i++) {
         struct sock_fprog prog = {
             .len = c->filters[i].count,
             .filter = (struct sock_filter *)c->filters[i].instructions,
         };
-        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
-            child_fail(c, AIRLOCK_STAGE_SECCOMP, errno);
+        if ((err = sys_err(SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)))) child_fail(c, AIRLOCK_STAGE_SECCOMP, err);
     }
-    execve(c->path, c->argv, c->envp);
-    child_fail(c, AIRLOCK_STAGE_EXEC, errno);
+    err = sys_err(SYS3(SYS_execve, c->path, c->argv, c->envp));
+    child_fail(c, AIRLOCK_STAGE_EXEC, err);
 }
 
 // MARK: - Parent
@@ -309,20 +351,17 @@ static long raw_clone(unsigned long flags, int *pidfd) {
 
 static int child_entry(void *arg) { child_main((const struct airlock_spawn_config *)arg); }
 
-/// Size of the child's own stack while it shares the host's memory (until exec).
-#define AIRLOCK_CHILD_STACK (256 * 1024)
-
 int airlock_spawn(const struct airlock_spawn_config *config, pid_t *pid_out, int *pidfd_out) {
-    // vfork-style: the child shares the host's memory (no page tables copied, nothing to tear
-    // down at exec) and this thread sleeps until the child has called execve or exited.
+    // The child shares the host's memory (CLONE_VM: no page tables copied, nothing to tear
+    // down at exec) and runs on config->stack, which the caller keeps until the child has
+    // called execve or exited (the report pipe reaches end of file). No CLONE_VFORK: the
+    // caller waits for that with a deadline, so a child stopped during setup cannot hang it.
     // Every signal stays blocked across the clone so no host handler can run in the child.
-    void *stack = mmap(NULL, AIRLOCK_CHILD_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) return errno;
     sigset_t all, saved;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
-    unsigned long flags = config->clone_flags | CLONE_VM | CLONE_VFORK | SIGCHLD;
-    char *top = (char *)stack + AIRLOCK_CHILD_STACK;
+    unsigned long flags = config->clone_flags | CLONE_VM | SIGCHLD;
+    char *top = (char *)config->stack + config->stack_size;
     int pidfd = -1;
     int pid = clone(child_entry, top, (int)(flags | CLONE_PIDFD), (void *)config, &pidfd, NULL, NULL);
     if (pid < 0 && errno == EINVAL) {
@@ -331,7 +370,6 @@ int airlock_spawn(const struct airlock_spawn_config *config, pid_t *pid_out, int
     }
     int err = pid < 0 ? errno : 0;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
-    munmap(stack, AIRLOCK_CHILD_STACK);
     if (err) return err;
     *pid_out = (pid_t)pid;
     *pidfd_out = pidfd;
@@ -454,22 +492,21 @@ int airlock_landlock_add_path(int ruleset_fd, const char *path, uint64_t access)
     return add_path_rule(ruleset_fd, path, access);
 }
 
-/// Async-signal-safe: used by the parent and by the child after it mounts /proc.
+/// Raw calls only: used by the parent and by the child after it mounts /proc.
 static int add_path_rule(int ruleset_fd, const char *path, uint64_t access) {
-    int fd = open(path, O_PATH | O_CLOEXEC);
-    if (fd < 0) return errno;
+    long fd = SYS4(SYS_openat, AT_FDCWD, path, O_PATH | O_CLOEXEC, 0);
+    if (fd < 0) return (int)-fd;
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int err = errno;
-        close(fd);
-        return err;
+    long r = SYS4(SYS_newfstatat, fd, "", &st, AT_EMPTY_PATH);
+    if (r < 0) {
+        SYS1(SYS_close, fd);
+        return (int)-r;
     }
     if (!S_ISDIR(st.st_mode)) access &= LL_FILE_RIGHTS;
-    struct ll_path_beneath_attr attr = {access, fd};
-    long r = syscall(SYS_landlock_add_rule, ruleset_fd, 1 /* LANDLOCK_RULE_PATH_BENEATH */, &attr, 0);
-    int err = r < 0 ? errno : 0;
-    close(fd);
-    return err;
+    struct ll_path_beneath_attr attr = {access, (int32_t)fd};
+    r = SYS4(SYS_landlock_add_rule, ruleset_fd, 1 /* LANDLOCK_RULE_PATH_BENEATH */, &attr, 0);
+    SYS1(SYS_close, fd);
+    return sys_err(r);
 }
 
 // MARK: - Probes

@@ -69,6 +69,8 @@ struct airlock_bpf {
 /// Everything the child needs, prepared by the parent before the clone.
 /// The child only reads this memory (its copy-on-write view of the parent's).
 struct airlock_spawn_config {
+    void *stack;                ///< the child's stack, kept by the caller until exec or exit
+    size_t stack_size;
     const char *path;           ///< executable, already resolved
     char *const *argv;
     char *const *envp;
@@ -87,7 +89,6 @@ struct airlock_spawn_config {
     int drop_credentials;       ///< root host: become run_uid/run_gid with no groups
     uid_t run_uid;
     gid_t run_gid;
-    int userns_after_drop;      ///< root host: unshare a user namespace after the drop
 
     int set_hostname;           ///< in a new UTS namespace: hostname "airlock"
     int make_mounts_private;    ///< in a new mount namespace: make / recursively private
@@ -109,10 +110,15 @@ struct airlock_spawn_config {
     int lifeline_read_fd;       ///< read end of a pipe whose write end only the parent holds
     int lifeline_write_fd;      ///< the child closes its inherited copy of this
     int report_fd;              ///< write end of a close-on-exec pipe for airlock_child_error
+    /// The child shares the parent's memory until exec: a failure is also recorded here,
+    /// which needs no allocation (a pipe write can fail under a tight memory limit).
+    struct airlock_child_error *shared_error;
 };
 
-/// Clones the child and runs the setup sequence in it. Returns 0 and sets *pid_out (and
-/// *pidfd_out, or -1 when the kernel cannot give one) or returns an errno.
+/// Clones the child (sharing this process's memory until it execs) and runs the setup
+/// sequence in it. Returns 0 and sets *pid_out (and *pidfd_out, or -1 when the kernel cannot
+/// give one) or returns an errno. The caller must keep config, its strings and the stack
+/// alive until the child has called execve or exited: the report pipe reaching end of file.
 int airlock_spawn(const struct airlock_spawn_config *config, pid_t *pid_out, int *pidfd_out);
 
 /// Creates an empty network namespace and returns a descriptor for it.
