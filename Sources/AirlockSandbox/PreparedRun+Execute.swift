@@ -165,8 +165,20 @@ extension PreparedRun {
         }
         addLimit(AIRLOCK_RLIMIT_NOFILE, limits.openFiles)
         addLimit(AIRLOCK_RLIMIT_FSIZE, limits.fileSizeBytes)
-        if lease.memoryDir != nil { layers.append("cgroup_memory") } else { addLimit(AIRLOCK_RLIMIT_AS, limits.memoryBytes) }
-        if lease.pidsDir != nil { layers.append("cgroup_pids") } else { addLimit(AIRLOCK_RLIMIT_NPROC, limits.processes) }
+        // Fallbacks are weaker and say so in the layer names: RLIMIT_AS limits each process's
+        // address space, RLIMIT_NPROC counts every process of the uid on the machine.
+        if lease.memoryDir != nil {
+            layers.append("cgroup_memory")
+        } else if limits.memoryBytes != nil {
+            addLimit(AIRLOCK_RLIMIT_AS, limits.memoryBytes)
+            layers.append("rlimit_as_per_process")
+        }
+        if lease.pidsDir != nil {
+            layers.append("cgroup_pids")
+        } else if limits.processes != nil {
+            addLimit(AIRLOCK_RLIMIT_NPROC, limits.processes)
+            layers.append("rlimit_nproc_per_uid")
+        }
         layers.append("rlimits")
 
         // MARK: Descriptors
@@ -367,7 +379,7 @@ extension PreparedRun {
             stdoutSink: request.stdout, stderrSink: request.stderr, outputCap: limits.outputBytes,
             wallDeadline: limits.wallTimeMs.map { start + $0 * 1_000_000 }, cancelFd: control.fd)
         let result = supervisor.run()
-        let end = Posix.monotonicNanoseconds()
+        let end = result.reapedAt > 0 ? result.reapedAt : Posix.monotonicNanoseconds()
         closeFd(lifeline.write)
         closeFd(lifeline.read)
 

@@ -23,7 +23,8 @@ enum SeccompDiskCache {
     }()
 
     static func key(for policy: SeccompPolicy) -> String {
-        var text = "airlock-seccomp-cache-v1\nlibseccomp \(SeccompCompiler.libseccompVersion)\nkernel \(kernelRelease)\n"
+        // Bump the version whenever compile settings change (bad-arch action, NNP, TSYNC...).
+        var text = "airlock-seccomp-cache-v1 badarch=kill-process nnp=0 tsync=0 optimize=2\nlibseccomp \(SeccompCompiler.libseccompVersion)\nkernel \(kernelRelease)\n"
         text += "\(policy.defaultAction.rawValue) \(policy.defaultErrnoRet.map(String.init) ?? "-")\n"
         text += "arch \(policy.architectures.joined(separator: ","))\nflags \(policy.flags.joined(separator: ","))\n"
         for rule in policy.syscalls {

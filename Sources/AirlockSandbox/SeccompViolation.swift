@@ -9,12 +9,22 @@ import Glibc
 /// access to `/dev/kmsg` (root, or `dmesg_restrict=0`), so the answer is best effort: nil
 /// when the record cannot be read.
 enum SeccompViolation {
+    /// AUDIT_ARCH_* of this build, as the kernel prints it.
+    #if arch(x86_64)
+    static let nativeAuditArch = "c000003e"
+    #elseif arch(arm64)
+    static let nativeAuditArch = "c00000b7"
+    #else
+    static let nativeAuditArch = ""
+    #endif
+
     static func find(hostPid: pid_t) -> String? {
         let fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         let needle = " pid=\(hostPid) "
         var found: Int32?
+        var foreignArch: String?
         var buffer = [UInt8](repeating: 0, count: 8192)
         // /dev/kmsg yields one record per read, oldest first; keep the last match.
         for _ in 0..<100_000 {
@@ -26,11 +36,20 @@ enum SeccompViolation {
             if n == 0 { break }
             let line = String(decoding: buffer[0..<n], as: UTF8.self)
             guard line.contains("type=1326"), line.contains(needle) else { continue }
-            for field in line.split(separator: " ") where field.hasPrefix("syscall=") {
-                if let number = Int32(field.dropFirst(8).prefix { $0.isNumber }) { found = number }
+            var arch: String?
+            var number: Int32?
+            for field in line.split(separator: " ") {
+                if field.hasPrefix("syscall=") { number = Int32(field.dropFirst(8).prefix { $0.isNumber }) }
+                if field.hasPrefix("arch=") { arch = String(field.dropFirst(5)) }
+            }
+            if let number {
+                found = number
+                // Numbers are per ABI: an int 0x80 or x32 call must not be named as a native one.
+                foreignArch = arch.flatMap { $0 == nativeAuditArch ? nil : $0 }
             }
         }
         guard let number = found else { return nil }
+        if let foreignArch { return "syscall \(number) (audit arch \(foreignArch))" }
         return SeccompCompiler.syscallName(number) ?? "syscall \(number)"
     }
 }

@@ -18,6 +18,8 @@ struct Supervisor {
         var outputExceeded = false
         var timedOut = false
         var cancelled = false
+        /// Monotonic time at which the child was reaped (its wall clock ends there).
+        var reapedAt: UInt64 = 0
     }
 
     let pid: pid_t
@@ -35,6 +37,13 @@ struct Supervisor {
 
     private var stdinOffset = 0
     private var result = Result()
+    /// Pass-through output not yet written to the host's descriptor 1 or 2. While the child
+    /// runs, the host's side is written only when poll says it can take more, so a slow
+    /// reader of the host's output can never stall the deadline or cancellation.
+    private var pendingOut: [UInt8] = []
+    private var pendingErr: [UInt8] = []
+    /// Above this much pending output the child's pipe is not read (back-pressure).
+    private static let pendingHighWater = 1 << 20
     private var exited = false
     private var killed = false
 
@@ -78,6 +87,10 @@ struct Supervisor {
             fds.append(pollfd(fd: stderrFd, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: stdinFd ?? -1, events: Int16(POLLOUT), revents: 0))
             fds.append(pollfd(fd: killed ? -1 : cancelFd, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: pendingOut.isEmpty ? -1 : 1, events: Int16(POLLOUT), revents: 0))
+            fds.append(pollfd(fd: pendingErr.isEmpty ? -1 : 2, events: Int16(POLLOUT), revents: 0))
+            if pendingOut.count >= Self.pendingHighWater { fds[1].fd = -1 }
+            if pendingErr.count >= Self.pendingHighWater { fds[2].fd = -1 }
 
             let now = Posix.monotonicNanoseconds()
             var timeout: Int32 = -1
@@ -97,6 +110,8 @@ struct Supervisor {
                 result.cancelled = true
                 killTree()
             }
+            if fds[5].revents != 0 { flush(.stdout, blocking: false) }
+            if fds[6].revents != 0 { flush(.stderr, blocking: false) }
             if fds[1].revents != 0 { drain(.stdout, buffer: &buffer) }
             if fds[2].revents != 0 { drain(.stderr, buffer: &buffer) }
             if fds[3].revents != 0 { feedStdin() }
@@ -122,6 +137,9 @@ struct Supervisor {
         }
         closeStdin()
         for fd in [stdoutFd, stderrFd] where fd >= 0 { close(fd) }
+        // The tool is gone: what it wrote is delivered, at the reader's pace.
+        flush(.stdout, blocking: true)
+        flush(.stderr, blocking: true)
         return result
     }
 
@@ -133,6 +151,8 @@ struct Supervisor {
         while true {
             let fd = stream == .stdout ? stdoutFd : stderrFd
             guard fd >= 0 else { return }
+            let pending = stream == .stdout ? pendingOut.count : pendingErr.count
+            if pending >= Self.pendingHighWater { return }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -161,13 +181,34 @@ struct Supervisor {
         let sink = stream == .stdout ? stdoutSink : stderrSink
         switch sink {
         case .passThrough:
-            kept.withUnsafeBytes { Posix.writeAll(stream == .stdout ? 1 : 2, $0) }
+            if stream == .stdout { pendingOut.append(contentsOf: kept) } else { pendingErr.append(contentsOf: kept) }
         case .capture:
             if stream == .stdout { result.stdout.append(contentsOf: kept) } else { result.stderr.append(contentsOf: kept) }
         case .discard:
             break
         }
         if stream == .stdout { result.stdoutBytes += UInt64(kept.count) } else { result.stderrBytes += UInt64(kept.count) }
+    }
+
+    /// Writes pending pass-through output to the host's descriptor. Non-blocking mode writes
+    /// one PIPE_BUF-sized piece (a pipe that polled writable takes that much without blocking).
+    private mutating func flush(_ stream: Stream, blocking: Bool) {
+        let fd: Int32 = stream == .stdout ? 1 : 2
+        var pending = stream == .stdout ? pendingOut : pendingErr
+        guard !pending.isEmpty else { return }
+        if blocking {
+            pending.withUnsafeBytes { Posix.writeAll(fd, $0) }
+            pending.removeAll()
+        } else {
+            let count = min(pending.count, 4096)
+            let n = pending.withUnsafeBytes { write(fd, $0.baseAddress, count) }
+            if n > 0 {
+                pending.removeFirst(n)
+            } else if n < 0 && errno != EINTR && errno != EAGAIN {
+                pending.removeAll()  // the host's output is gone (EPIPE): nothing to deliver to
+            }
+        }
+        if stream == .stdout { pendingOut = pending } else { pendingErr = pending }
     }
 
     // MARK: - Stdin
@@ -204,8 +245,6 @@ struct Supervisor {
         } else {
             kill(pid, SIGKILL)
         }
-        // Without a PID namespace, also the process group the child leads.
-        if !hasPidNamespace { kill(-pid, SIGKILL) }
     }
 
     private mutating func reapIfExited() { reap(blocking: false) }
@@ -220,7 +259,7 @@ struct Supervisor {
                 exited = true
                 result.status = status
                 result.usage = usage
-                if !hasPidNamespace { kill(-pid, SIGKILL) }
+                result.reapedAt = Posix.monotonicNanoseconds()
             } else if r < 0 {
                 exited = true  // ECHILD: someone else reaped it; nothing more to learn
             }

@@ -123,7 +123,9 @@ struct ExecOptions {
         }
         let request = SandboxRequest(
             argv: command, profile: profile, hostEnvironment: host, extraEnvironment: extra,
-            stdin: .inherit, stdout: .passThrough, stderr: .passThrough)
+            // A terminal is never handed to the tool: its descriptor would let the tool change
+            // the user's terminal settings. Pipes and files pass as they are.
+            stdin: isatty(0) == 1 ? .null : .inherit, stdout: .passThrough, stderr: .passThrough)
         let result: SandboxReport
         Sandbox.sharesEmptyNetworkNamespace = false  // one call per process
         do {
