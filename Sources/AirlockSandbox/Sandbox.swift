@@ -53,6 +53,12 @@ public enum Sandbox {
         set { SharedNetworkNamespace.enabled.store(newValue, ordering: .relaxed) }
     }
 
+    /// This process's environment (what `SandboxRequest.hostEnvironment` defaults to).
+    public static func processEnvironment() -> [String: String] { Posix.environment() }
+
+    /// This process's working directory (`/` when it cannot be read).
+    public static func currentDirectory() -> String { Posix.currentDirectory() }
+
     /// Runs one command on the calling thread (which must outlive the child).
     public static func runBlocking(_ request: SandboxRequest) throws -> SandboxReport {
         try PreparedRun(request).execute(control: RunControl())

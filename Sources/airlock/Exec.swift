@@ -110,7 +110,7 @@ struct ExecOptions {
             throw ExitCode(Airlock.setupFailureStatus)
         }
 
-        let host = HostEnvironment.current
+        let host = Sandbox.processEnvironment()
         var extra: [String: String] = [:]
         for entry in env {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -156,7 +156,7 @@ struct ExecOptions {
         if let pids { profile.limits.processes = pids }
         if let output { profile.limits.outputBytes = try Self.parseBytes(output, flag: "--output") }
         if let net, let mode = NetworkMode(rawValue: net) { profile.network = mode }
-        let cwd = currentDirectory()
+        let cwd = Sandbox.currentDirectory()
         for path in allowRead { profile.filesystem.read.append(try Self.absoluteExisting(path, cwd: cwd, flag: "--allow-read")) }
         for path in allowWrite { profile.filesystem.write.append(try Self.absoluteExisting(path, cwd: cwd, flag: "--allow-write")) }
     }
@@ -191,33 +191,12 @@ struct ExecOptions {
     }
 }
 
-func currentDirectory() -> String {
-    var buffer = [CChar](repeating: 0, count: 4097)
-    guard getcwd(&buffer, buffer.count) != nil else { return "/" }
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
 func writeFile(_ path: String, _ text: String) -> Bool {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { return false }
     defer { close(fd) }
     let bytes = Array(text.utf8)
     return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
-}
-
-enum HostEnvironment {
-    static var current: [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") {
-                result[String(text[..<eq])] = String(text[text.index(after: eq)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
 }
 
 extension ExecOptions {
