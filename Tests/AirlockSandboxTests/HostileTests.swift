@@ -64,6 +64,32 @@
             try await expectHostCarriesOn()
         }
 
+        @Test func unixSocketOfTheHost() async throws {
+            // Landlock does not govern connect() to a path-bound socket; without network the
+            // tool has no socket() at all, so a world-writable host socket stays out of reach.
+            let workspace = try Workspace()
+            defer { workspace.remove() }
+            let dir = try workspace.hostDirectory(mode: 0o777)
+            let path = dir + "/host.sock"
+            let server = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            #expect(server >= 0)
+            defer { close(server) }
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (i, byte) in path.utf8.enumerated() { raw[i] = byte }
+            }
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(server, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            #expect(bound == 0 && listen(server, 4) == 0)
+            chmod(path, 0o777)
+            let report = try await attack("unix_connect", [path], in: workspace)
+            #expect(report.outcome == .exited, "\(describe(report))")
+            #expect(report.exitCode == 100 + EAFNOSUPPORT, "\(describe(report))")
+            try await expectHostCarriesOn()
+        }
+
         // MARK: - Syscalls that must return ENOSYS
 
         @Test func ioUringSetup() async throws {

@@ -1,0 +1,83 @@
+#if os(Linux)
+    import AirlockSandbox
+    import Foundation
+    import Glibc
+    import Testing
+
+    /// The Swift API's own contract: cancellation, stdin, limits that must not hurt the host.
+    @Suite(.serialized)
+    struct SandboxAPITests {
+        private func profile(_ name: String = "default") throws -> Profile {
+            var profile = try Profile.named(name)
+            profile.limits.wallTimeMs = 20_000
+            return profile
+        }
+
+        @Test func cancellingTheTaskKillsTheTree() async throws {
+            let request = SandboxRequest(
+                argv: ["/bin/sh", "-c", "sleep 30 & sleep 30; wait"], profile: try profile())
+            let started = Date()
+            let task = Task { try await Sandbox.run(request) }
+            try await Task.sleep(for: .milliseconds(300))
+            task.cancel()
+            let report = try await task.value
+            #expect(report.outcome == .signaled, "\(report.outcome)")
+            #expect(report.signal == SIGKILL)
+            #expect(Date().timeIntervalSince(started) < 10)
+        }
+
+        @Test func stdinBytesReachTheTool() async throws {
+            let request = SandboxRequest(
+                argv: ["/bin/cat"], profile: try profile(), stdin: .bytes(Array("hello, tool\n".utf8)))
+            let report = try await Sandbox.run(request)
+            #expect(report.outcome == .exited && report.exitCode == 0)
+            #expect(report.stdout == Array("hello, tool\n".utf8))
+        }
+
+        @Test func aToolThatNeverReadsItsInputDoesNotHang() async throws {
+            let big = [UInt8](repeating: 0x41, count: 4 << 20)
+            let request = SandboxRequest(argv: ["/bin/true"], profile: try profile(), stdin: .bytes(big))
+            let report = try await Sandbox.run(request)
+            #expect(report.outcome == .exited && report.exitCode == 0)
+        }
+
+        @Test func aTinyMemoryLimitKillsTheToolNotTheHost() async throws {
+            // Until exec the child shares the host's memory, and the OOM killer kills every
+            // process sharing its victim's: the limit must not be in force before exec.
+            var limited = try profile()
+            limited.limits.memoryBytes = 4096
+            let report = try await Sandbox.run(SandboxRequest(argv: ["/bin/true"], profile: limited))
+            #expect(report.outcome == .memoryLimit || report.outcome == .setupFailed, "\(report.outcome)")
+            #expect(report.exitStatus != 0)
+            // Still here: the next call works.
+            let next = try await Sandbox.run(SandboxRequest(argv: ["/bin/true"], profile: try profile()))
+            #expect(next.outcome == .exited && next.exitCode == 0)
+        }
+
+        @Test func manyHostDescriptorsAndALowFileLimit() async throws {
+            // strict allows 64 open files; the host has more than that open.
+            var opened: [Int32] = []
+            defer { opened.forEach { close($0) } }
+            for _ in 0..<100 { opened.append(open("/dev/null", O_RDONLY)) }
+            #expect(opened.allSatisfy { $0 >= 0 })
+            let report = try await Sandbox.run(SandboxRequest(argv: ["/bin/true"], profile: try profile("strict")))
+            #expect(report.outcome == .exited && report.exitCode == 0, "\(report.setupFailure?.message ?? "")")
+        }
+
+        @Test func aProfileWithoutAPIDNamespaceIsRefused() async throws {
+            var unsafe = try profile()
+            unsafe.namespaces.pid = false
+            let report = try await Sandbox.run(SandboxRequest(argv: ["/bin/true"], profile: unsafe))
+            #expect(report.outcome == .setupFailed)
+            #expect(report.setupFailure?.stage == "namespaces")
+            #expect(report.exitStatus == 125)
+        }
+
+        @Test func missingAndNonExecutableCommands() async throws {
+            let missing = try await Sandbox.run(SandboxRequest(argv: ["no-such-tool-here"], profile: try profile()))
+            #expect(missing.outcome == .setupFailed && missing.exitStatus == 127)
+            let notExecutable = try await Sandbox.run(SandboxRequest(argv: ["/etc/hostname"], profile: try profile()))
+            #expect(notExecutable.outcome == .setupFailed && notExecutable.exitStatus == 126)
+        }
+    }
+#endif
