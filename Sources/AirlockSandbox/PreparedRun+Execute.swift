@@ -96,6 +96,7 @@ extension PreparedRun {
         // MARK: Landlock
         let abi = facts.landlockABI
         var procAccess: UInt64 = 0
+        var scratchAccess: UInt64 = 0
         if abi > 0 {
             let all = airlock_landlock_fs_rights(abi)
             let read = airlock_landlock_read_rights()
@@ -111,7 +112,9 @@ extension PreparedRun {
             rules.append((executable, read))
             for device in ["/dev/null", "/dev/zero", "/dev/full"] { rules.append((device, read | 0b10)) }
             for device in ["/dev/random", "/dev/urandom"] { rules.append((device, read)) }
-            if let scratch = resources.scratch { rules.append((scratch, all)) }
+            if let scratch = resources.scratch {
+                if profile.namespaces.mount { scratchAccess = all } else { rules.append((scratch, all)) }
+            }
             if profile.filesystem.exposesProc { procAccess = read }
             for (path, access) in rules {
                 let err = airlock_landlock_add_path(fd, path, access)
@@ -221,11 +224,16 @@ extension PreparedRun {
         let envp = CStringArray(env)
         let pathC = strdup(executable)
         let cwdC = workingDirectory.map { strdup($0) }
+        // With a mount namespace the scratch directory becomes a private tmpfs in the child.
+        let scratchC: UnsafeMutablePointer<CChar>? = profile.namespaces.mount ? resources.scratch.flatMap { strdup($0) } : nil
+        let scratchOptionsC = strdup("mode=0700,uid=\(runUid),gid=\(runGid)")
         defer {
             argv.deallocate()
             envp.deallocate()
             free(pathC)
             if let cwdC { free(cwdC) }
+            if let scratchC { free(scratchC) }
+            free(scratchOptionsC)
         }
         let filterStorage = filters.map { program -> UnsafeMutableRawPointer in
             let memory = UnsafeMutableRawPointer.allocate(byteCount: max(program.bytes.count, 8), alignment: 8)
@@ -301,6 +309,9 @@ extension PreparedRun {
                             config.mount_proc = ns.mount && ns.pid && profile.filesystem.exposesProc ? 1 : 0
                             config.netns_fd = netnsFd
                             config.proc_landlock_access = procAccess
+                            config.scratch_path = scratchC.map { UnsafePointer($0) }
+                            config.scratch_options = UnsafePointer(scratchOptionsC)
+                            config.scratch_landlock_access = scratchAccess
                             config.loopback_up = profile.network == .loopback ? 1 : 0
                             config.rlimits = rlimitsPtr.baseAddress
                             config.rlimit_count = Int32(rlimitsPtr.count)

@@ -292,6 +292,15 @@ __attribute__((noreturn)) static void child_main(const struct airlock_spawn_conf
             (err = add_path_rule(landlock_fd, "/proc", c->proc_landlock_access)))
             child_fail(c, AIRLOCK_STAGE_LANDLOCK, err);
     }
+    if (c->scratch_path) {
+        // The scratch directory is a tmpfs of this mount namespace: it is charged to the tool's
+        // memory cgroup (so it cannot fill the host's disk) and vanishes with the namespace.
+        if ((err = sys_err(SYS5(SYS_mount, "tmpfs", c->scratch_path, "tmpfs", MS_NOSUID | MS_NODEV, c->scratch_options))))
+            child_fail(c, AIRLOCK_STAGE_MOUNT, err);
+        if (landlock_fd >= 0 && c->scratch_landlock_access &&
+            (err = add_path_rule(landlock_fd, c->scratch_path, c->scratch_landlock_access)))
+            child_fail(c, AIRLOCK_STAGE_LANDLOCK, err);
+    }
     if (c->loopback_up && (err = bring_loopback_up())) child_fail(c, AIRLOCK_STAGE_NETWORK, err);
 
     if (c->drop_credentials) {

@@ -43,15 +43,28 @@
 
         @Test func aTinyMemoryLimitKillsTheToolNotTheHost() async throws {
             // Until exec the child shares the host's memory, and the OOM killer kills every
-            // process sharing its victim's: the limit must not be in force before exec.
+            // process sharing its victim's: the limit must not be in force before exec. It is
+            // armed right after; a tool already above it then is killed at once.
             var limited = try profile()
             limited.limits.memoryBytes = 4096
-            let report = try await Sandbox.run(SandboxRequest(argv: ["/bin/true"], profile: limited))
-            #expect(report.outcome == .memoryLimit || report.outcome == .setupFailed, "\(report.outcome)")
-            #expect(report.exitStatus != 0)
+            let report = try await Sandbox.run(SandboxRequest(argv: ["/bin/sleep", "2"], profile: limited))
+            #expect(report.outcome == .memoryLimit, "\(report.outcome) \(report.setupFailure?.message ?? "")")
+            #expect(report.wallMs < 1_500)
             // Still here: the next call works.
             let next = try await Sandbox.run(SandboxRequest(argv: ["/bin/true"], profile: try profile()))
             #expect(next.outcome == .exited && next.exitCode == 0)
+        }
+
+        @Test func scratchIsAPrivateTmpfsBoundedByTheMemoryLimit() async throws {
+            var limited = try profile()
+            limited.limits.memoryBytes = 32 << 20
+            limited.limits.fileSizeBytes = nil
+            let script = "df -P . | tail -1; head -c 100000000 /dev/zero > big; echo size=$(stat -c %s big)"
+            let report = try await Sandbox.run(SandboxRequest(argv: ["/bin/sh", "-c", script], profile: limited))
+            let output = String(decoding: report.stdout, as: UTF8.self)
+            #expect(output.hasPrefix("tmpfs"), "\(output)")
+            // Scratch pages are the tool's memory: 100 MB cannot land in 32 MiB.
+            #expect(report.outcome == .memoryLimit || !output.contains("size=100000000"), "\(report.outcome) \(output)")
         }
 
         @Test func manyHostDescriptorsAndALowFileLimit() async throws {

@@ -93,6 +93,9 @@ struct airlock_spawn_config {
     int set_hostname;           ///< in a new UTS namespace: hostname "airlock"
     int make_mounts_private;    ///< in a new mount namespace: make / recursively private
     int mount_proc;             ///< mount a fresh /proc (needs mount + pid namespaces)
+    const char *scratch_path;   ///< non-NULL: mount a private tmpfs here (needs a mount namespace)
+    const char *scratch_options;  ///< its mount data, e.g. "mode=0700,uid=65534,gid=65534"
+    uint64_t scratch_landlock_access;  ///< rights on that tmpfs (its root is a new inode)
     int loopback_up;            ///< in a new network namespace: bring lo up
     int netns_fd;               ///< >= 0: join this (empty) network namespace instead
 
