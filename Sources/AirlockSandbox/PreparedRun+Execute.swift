@@ -79,8 +79,7 @@ extension PreparedRun {
         var workingDirectory = request.workingDirectory
         var env = environment
         if profile.filesystem.scratch {
-            let base = Posix.isDirectory("/tmp") ? "/tmp" : "/"
-            let made = Posix.makeTemporaryDirectory(base: base, prefix: "airlock-scratch-")
+            let made = Posix.makeTemporaryDirectory(base: ScratchRoot.path, prefix: "\(getpid())-")
             guard let dir = made.path else { return failure("scratch", made.errno) }
             resources.scratch = dir
             if facts.isRoot { chown(dir, runUid, runGid) }
