@@ -99,7 +99,8 @@ extension PreparedRun {
         if abi > 0 {
             let all = airlock_landlock_fs_rights(abi)
             let read = airlock_landlock_read_rights()
-            // Without a network namespace of its own, TCP is still governed by the netns alone.
+            // network none: Landlock (ABI 4+) also refuses TCP bind and connect, a second wall
+            // behind the empty namespace and the missing socket().
             let net: UInt64 = (abi >= 4 && profile.network == .none) ? 0b11 : 0
             let scoped: UInt64 = abi >= 6 ? 0b11 : 0  // abstract unix sockets and signals
             var fd: Int32 = -1
@@ -109,7 +110,8 @@ extension PreparedRun {
             var rules: [(String, UInt64)] = profile.filesystem.read.map { ($0, read) }
             rules += profile.filesystem.write.map { ($0, all) }
             rules.append((executable, read))
-            for device in ["/dev/null", "/dev/zero", "/dev/full"] { rules.append((device, read | 0b10)) }
+            let writeFile: UInt64 = 1 << 1  // LANDLOCK_ACCESS_FS_WRITE_FILE
+            for device in ["/dev/null", "/dev/zero", "/dev/full"] { rules.append((device, read | writeFile)) }
             for device in ["/dev/random", "/dev/urandom"] { rules.append((device, read)) }
             if let scratch = resources.scratch {
                 if profile.namespaces.mount { scratchAccess = all } else { rules.append((scratch, all)) }
@@ -134,8 +136,8 @@ extension PreparedRun {
         if ns.ipc { cloneFlags |= UInt(AIRLOCK_CLONE_NEWIPC); layers.append("ipcns") }
         if ns.uts { cloneFlags |= UInt(AIRLOCK_CLONE_NEWUTS); layers.append("utsns") }
         // network none: a root host reuses one empty namespace (creating one costs ~0.5 ms);
-        // tools in it cannot reach each other: lo is down, abstract unix sockets are scoped by
-        // Landlock (ABI 6+), and only AF_UNIX sockets exist.
+        // tools in it cannot reach each other: lo is down, the baseline filter refuses socket()
+        // altogether, and Landlock (ABI 6+) scopes signals and abstract sockets to each tool.
         var netnsFd: Int32 = -1
         if profile.network == .none, facts.isRoot, abi >= 6, let shared = SharedNetworkNamespace.fd {
             netnsFd = shared
@@ -144,20 +146,23 @@ extension PreparedRun {
             cloneFlags |= UInt(AIRLOCK_CLONE_NEWNET)
             layers.append("netns")
         }
-        let needsUserns = !facts.isRoot && cloneFlags != 0
-        if needsUserns || (!facts.isRoot && ns.user) { cloneFlags |= UInt(AIRLOCK_CLONE_NEWUSER) }
-        // A root host drops the tool to runAs instead (see spawn.c for why not both).
-        if (cloneFlags & UInt(AIRLOCK_CLONE_NEWUSER)) != 0 { layers.append("userns") }
-        if facts.isRoot { layers.append("uid_drop") }
+        // Without root the other namespaces need a user namespace (and a PID one is always
+        // there). A root host drops the tool to runAs instead (see spawn.c for why not both).
+        if facts.isRoot {
+            layers.append("uid_drop")
+        } else {
+            cloneFlags |= UInt(AIRLOCK_CLONE_NEWUSER)
+            layers.append("userns")
+        }
 
         // MARK: Limits
         let limits = profile.limits
         let lease = CgroupHost.shared.lease(memoryBytes: limits.memoryBytes, processes: limits.processes)
         resources.cgroups = lease
         var rlimits: [airlock_rlimit] = [airlock_rlimit(resource: Int32(AIRLOCK_RLIMIT_CORE), soft: 0, hard: 0)]
-        func addLimit(_ resource: Int, _ value: UInt64?, hardExtra: UInt64 = 0) {
+        func addLimit(_ resource: Int, _ value: UInt64?) {
             guard let value else { return }
-            rlimits.append(airlock_rlimit(resource: Int32(resource), soft: value, hard: value + hardExtra))
+            rlimits.append(airlock_rlimit(resource: Int32(resource), soft: value, hard: value))
         }
         if let cpu = limits.cpuTimeMs {
             // Soft = hard: the tool is pid 1 of its namespace, where SIGXCPU (the soft limit's
@@ -184,11 +189,9 @@ extension PreparedRun {
         layers.append("rlimits")
 
         // MARK: Descriptors
-        var pipes: [Int32] = []
         func makePipe() -> (read: Int32, write: Int32)? {
             var fds: [Int32] = [-1, -1]
             guard airlock_pipe_cloexec(&fds) == 0 else { return nil }
-            pipes += fds
             resources.fds += fds
             return (fds[0], fds[1])
         }
