@@ -26,6 +26,7 @@ public enum Doctor {
         result.append(LayerStatus(
             layer: "landlock", available: abi > 0,
             detail: abi > 0 ? "ABI \(abi)" + (abi >= 4 ? ", TCP rules" : "") + (abi >= 6 ? ", signal and abstract-socket scoping" : "")
+                + "; connect() to path-bound unix sockets is not covered (network none removes socket())"
                 : "not enabled in this kernel (needs Linux 5.13+ with landlock in the LSM list)"))
 
         let nnp = airlock_probe_no_new_privs()
