@@ -36,7 +36,8 @@ struct PreparedRun {
         self.profile = request.profile
         do {
             let main = try SeccompCompiler.compile(profile.seccomp)
-            let baseline = try SeccompCompiler.baseline(network: profile.network, allowSocketpair: true)
+            let baseline = try SeccompCompiler.baseline(
+                network: profile.network, allowSocketpair: true, userNamespace: !HostFacts.shared.isRoot)
             // Baseline first: filters are stacked and the most restrictive answer wins anyway.
             filters = [baseline, main]
         } catch {

@@ -103,12 +103,16 @@ public enum SeccompCompiler {
     /// rarely used families behind many kernel bugs; TIOCSTI and TIOCLINUX fail with EPERM;
     /// `socketpair` fails with EPERM unless `allowSocketpair`. Only the native architecture is
     /// in this filter, so any 32-bit or x32 syscall kills the process.
-    public static func baseline(network: NetworkMode, allowSocketpair: Bool) throws(SeccompError) -> SeccompProgram {
-        try compile(baselinePolicy(network: network, allowSocketpair: allowSocketpair))
+    public static func baseline(
+        network: NetworkMode, allowSocketpair: Bool, userNamespace: Bool = false
+    ) throws(SeccompError) -> SeccompProgram {
+        try compile(baselinePolicy(network: network, allowSocketpair: allowSocketpair, userNamespace: userNamespace))
     }
 
     /// The policy `baseline` compiles.
-    public static func baselinePolicy(network: NetworkMode, allowSocketpair: Bool) -> SeccompPolicy {
+    public static func baselinePolicy(
+        network: NetworkMode, allowSocketpair: Bool, userNamespace: Bool = false
+    ) -> SeccompPolicy {
         let highBits: UInt64 = 0xffff_ffff
         let low32: UInt64 = 0xffff_ffff
         let einval = UInt32(EINVAL)
@@ -169,6 +173,30 @@ public enum SeccompCompiler {
                     args: [SeccompArg(index: 0, value: afUnix, op: .greaterThan)]))
         } else {
             rules.append(SeccompRule(names: ["socketpair"], action: .errno, errnoRet: UInt32(EPERM)))
+        }
+        if network == .none {
+            // socketpair() gives the tool connected pairs for its own processes and nothing
+            // else: no datagram pairs (sendto() with a path would reach the host's datagram
+            // sockets, which Landlock does not govern), no naming (bind() of an abstract name
+            // shows in /proc/net/unix of a shared namespace), no connecting, no listening.
+            rules.append(
+                SeccompRule(
+                    names: ["socketpair"], action: .errno, errnoRet: UInt32(EPERM),
+                    args: [SeccompArg(index: 1, value: 0xf, valueTwo: 2, op: .maskedEqual)]))  // SOCK_DGRAM
+            rules.append(
+                SeccompRule(
+                    names: ["bind", "connect", "listen", "accept", "accept4"], action: .errno,
+                    errnoRet: UInt32(EPERM)))
+        }
+        if userNamespace {
+            // In its own user namespace the tool holds capabilities over its mounts: it must not
+            // unmount the fresh /proc or scratch tmpfs to see what is beneath, or make new ones.
+            rules.append(
+                SeccompRule(
+                    names: [
+                        "mount", "umount2", "pivot_root", "unshare", "setns", "open_tree", "move_mount",
+                        "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+                    ], action: .errno, errnoRet: UInt32(EPERM)))
         }
         // Terminal injection: TIOCSTI and TIOCLINUX.
         rules.append(

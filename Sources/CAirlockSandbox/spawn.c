@@ -83,6 +83,10 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 #error "the Airlock child needs a raw system call for this architecture"
 #endif
 
+/// Every function the child runs: the compiler must not turn loops or copies into calls to
+/// memcpy/memset (a PLT call, maybe into the dynamic linker), nor instrument them.
+#define CHILD __attribute__((no_builtin, no_sanitize("address", "thread", "memory", "undefined")))
+
 #define SYS0(n) sys6((n), 0, 0, 0, 0, 0, 0)
 #define SYS1(n, a) sys6((n), (long)(a), 0, 0, 0, 0, 0)
 #define SYS2(n, a, b) sys6((n), (long)(a), (long)(b), 0, 0, 0, 0)
@@ -91,19 +95,21 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 #define SYS5(n, a, b, c, d, e) sys6((n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
 
 /// A raw call's failure as a positive errno, or 0.
-static inline int sys_err(long r) { return r < 0 && r > -4096 ? (int)-r : 0; }
+CHILD static inline int sys_err(long r) { return r < 0 && r > -4096 ? (int)-r : 0; }
 
-__attribute__((noreturn)) static void child_fail(const struct airlock_spawn_config *c, int stage, int err) {
-    struct airlock_child_error e = {stage, err};
+CHILD __attribute__((noreturn)) static void child_fail(const struct airlock_spawn_config *c, int report_fd, int stage, int err) {
+    struct airlock_child_error e;
+    e.stage = stage;
+    e.err = err;
     if (c->shared_error) {
         ((volatile struct airlock_child_error *)c->shared_error)->err = err;
         ((volatile struct airlock_child_error *)c->shared_error)->stage = stage;
     }
-    SYS3(SYS_write, c->report_fd, &e, sizeof e);
+    SYS3(SYS_write, report_fd, &e, sizeof e);
     for (;;) SYS1(SYS_exit_group, 127);
 }
 
-static int write_all_fd(int fd, const char *buf, size_t len) {
+CHILD static int write_all_fd(int fd, const char *buf, size_t len) {
     while (len > 0) {
         long n = SYS3(SYS_write, fd, buf, len);
         if (n == -EINTR) continue;
@@ -114,7 +120,7 @@ static int write_all_fd(int fd, const char *buf, size_t len) {
     return 0;
 }
 
-static int write_file(const char *path, const char *buf, size_t len) {
+CHILD static int write_file(const char *path, const char *buf, size_t len) {
     long fd = SYS4(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
     if (fd < 0) return (int)-fd;
     int err = write_all_fd((int)fd, buf, len);
@@ -123,7 +129,7 @@ static int write_file(const char *path, const char *buf, size_t len) {
 }
 
 /// Formats "ID ID 1\n" into buf; returns the length.
-static size_t format_identity_map(char *buf, unsigned long id) {
+CHILD static size_t format_identity_map(char *buf, unsigned long id) {
     char digits[24];
     size_t n = 0;
     do {
@@ -141,7 +147,7 @@ static size_t format_identity_map(char *buf, unsigned long id) {
 }
 
 /// Maps the current uid and gid to themselves in the user namespace just entered.
-static int map_identity(uid_t uid, gid_t gid) {
+CHILD static int map_identity(uid_t uid, gid_t gid) {
     char line[64];
     int err = write_file("/proc/self/setgroups", "deny", 4);
     if (err != 0 && err != ENOENT) return err;
@@ -152,15 +158,20 @@ static int map_identity(uid_t uid, gid_t gid) {
 }
 
 /// Returns nonzero when the parent (the only other holder of the lifeline) is gone.
-static int host_gone(const struct airlock_spawn_config *c) {
+CHILD static int host_gone(const struct airlock_spawn_config *c) {
     if (c->lifeline_read_fd < 0) return 0;
-    struct pollfd p = {.fd = c->lifeline_read_fd, .events = POLLIN, .revents = 0};
-    struct timespec now = {0, 0};
+    struct pollfd p;
+    p.fd = c->lifeline_read_fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    struct timespec now;
+    now.tv_sec = 0;
+    now.tv_nsec = 0;
     long r = SYS4(SYS_ppoll, &p, 1, &now, 0);
     return r > 0 && (p.revents & (POLLHUP | POLLERR)) != 0;
 }
 
-static int bring_loopback_up(void) {
+CHILD static int bring_loopback_up(void) {
     long s = SYS3(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) return (int)-s;
     struct ifreq ifr;
@@ -176,7 +187,7 @@ static int bring_loopback_up(void) {
     return err;
 }
 
-static int close_range_fallback(unsigned int first, unsigned int last) {
+CHILD static int close_range_fallback(unsigned int first, unsigned int last) {
     if (first > last) return 0;
     long r = SYS3(SYS_close_range, first, last, 0);
     if (r == 0) return 0;
@@ -187,7 +198,7 @@ static int close_range_fallback(unsigned int first, unsigned int last) {
 }
 
 /// Moves the requested descriptors into place and closes every other one except `keep`.
-static int arrange_descriptors(const struct airlock_spawn_config *c, int *report_fd, int *landlock_fd) {
+CHILD static int arrange_descriptors(const struct airlock_spawn_config *c, int *report_fd, int *landlock_fd) {
     int highest = 2;
     for (int i = 0; i < c->fd_count; i++)
         if (c->child_fds[i] > highest) highest = c->child_fds[i];
@@ -249,8 +260,12 @@ struct kernel_sigaction {
 
 /// Every signal back to its default action and none blocked: the host ignores SIGPIPE and
 /// may have handlers whose code must never run here.
-static void reset_signals(void) {
-    struct kernel_sigaction dfl = {0, 0, 0, 0};
+CHILD static void reset_signals(void) {
+    struct kernel_sigaction dfl;
+    dfl.handler = 0;  // SIG_DFL
+    dfl.flags = 0;
+    dfl.restorer = 0;
+    dfl.mask = 0;
     for (long sig = 1; sig < 65; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
         SYS4(SYS_rt_sigaction, sig, &dfl, 0, 8);
@@ -259,10 +274,22 @@ static void reset_signals(void) {
     SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &none, 0, 8);
 }
 
+/// capset(2)'s header and one of its two data words (version 3).
+struct cap_header {
+    uint32_t version;
+    int pid;
+};
+struct cap_data {
+    uint32_t effective, permitted, inheritable;
+};
+
 /// Adds a Landlock path-beneath rule with raw calls (also used by the parent).
 static int add_path_rule(int ruleset_fd, const char *path, uint64_t access);
 
-__attribute__((noreturn)) static void child_main(const struct airlock_spawn_config *c) {
+/// Reports a failed stage and ends the child (the report pipe is wherever report_fd says).
+#define FAIL(stage, err) child_fail(c, report_fd, (stage), (err))
+
+CHILD __attribute__((noreturn)) static void child_main(const struct airlock_spawn_config *c) {
     int report_fd = c->report_fd;
     int landlock_fd = c->landlock_ruleset_fd;
     int err;
@@ -270,86 +297,96 @@ __attribute__((noreturn)) static void child_main(const struct airlock_spawn_conf
     // The parent blocked every signal around the clone; defaults first, then unblock.
     reset_signals();
 
-    if ((err = sys_err(SYS0(SYS_setsid)))) child_fail(c, AIRLOCK_STAGE_SESSION, err);
-    if ((err = sys_err(SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL)))) child_fail(c, AIRLOCK_STAGE_PDEATHSIG, err);
+    if ((err = sys_err(SYS0(SYS_setsid)))) FAIL(AIRLOCK_STAGE_SESSION, err);
+    if ((err = sys_err(SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL)))) FAIL(AIRLOCK_STAGE_PDEATHSIG, err);
     if (c->lifeline_write_fd >= 0) SYS1(SYS_close, c->lifeline_write_fd);
-    if (host_gone(c)) child_fail(c, AIRLOCK_STAGE_HOST_GONE, ESRCH);
+    if (host_gone(c)) FAIL(AIRLOCK_STAGE_HOST_GONE, ESRCH);
 
     for (int i = 0; i < c->cgroup_fd_count; i++) {
-        if ((err = write_all_fd(c->cgroup_procs_fds[i], "0", 1))) child_fail(c, AIRLOCK_STAGE_CGROUP, err);
+        if ((err = write_all_fd(c->cgroup_procs_fds[i], "0", 1))) FAIL(AIRLOCK_STAGE_CGROUP, err);
     }
     if (c->netns_fd >= 0 && (err = sys_err(SYS2(SYS_setns, c->netns_fd, CLONE_NEWNET))))
-        child_fail(c, AIRLOCK_STAGE_NETWORK, err);
-    if (c->map_self && (err = map_identity(c->outer_uid, c->outer_gid))) child_fail(c, AIRLOCK_STAGE_USERNS, err);
-    if (c->set_hostname && (err = sys_err(SYS2(SYS_sethostname, "airlock", 7)))) child_fail(c, AIRLOCK_STAGE_UTS, err);
+        FAIL(AIRLOCK_STAGE_NETWORK, err);
+    if (c->map_self && (err = map_identity(c->outer_uid, c->outer_gid))) FAIL(AIRLOCK_STAGE_USERNS, err);
+    if (c->set_hostname && (err = sys_err(SYS2(SYS_sethostname, "airlock", 7)))) FAIL(AIRLOCK_STAGE_UTS, err);
     if (c->make_mounts_private && (err = sys_err(SYS5(SYS_mount, 0, "/", 0, MS_REC | MS_PRIVATE, 0))))
-        child_fail(c, AIRLOCK_STAGE_MOUNT, err);
+        FAIL(AIRLOCK_STAGE_MOUNT, err);
     if (c->mount_proc) {
         if ((err = sys_err(SYS5(SYS_mount, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0))))
-            child_fail(c, AIRLOCK_STAGE_MOUNT, err);
+            FAIL(AIRLOCK_STAGE_MOUNT, err);
         // Landlock rules name inodes: the parent's rule was for the host's /proc.
         if (landlock_fd >= 0 && c->proc_landlock_access &&
             (err = add_path_rule(landlock_fd, "/proc", c->proc_landlock_access)))
-            child_fail(c, AIRLOCK_STAGE_LANDLOCK, err);
+            FAIL(AIRLOCK_STAGE_LANDLOCK, err);
     }
     if (c->scratch_path) {
         // The scratch directory is a tmpfs of this mount namespace: it is charged to the tool's
         // memory cgroup (so it cannot fill the host's disk) and vanishes with the namespace.
         if ((err = sys_err(SYS5(SYS_mount, "tmpfs", c->scratch_path, "tmpfs", MS_NOSUID | MS_NODEV, c->scratch_options))))
-            child_fail(c, AIRLOCK_STAGE_MOUNT, err);
+            FAIL(AIRLOCK_STAGE_MOUNT, err);
         if (landlock_fd >= 0 && c->scratch_landlock_access &&
             (err = add_path_rule(landlock_fd, c->scratch_path, c->scratch_landlock_access)))
-            child_fail(c, AIRLOCK_STAGE_LANDLOCK, err);
+            FAIL(AIRLOCK_STAGE_LANDLOCK, err);
     }
-    if (c->loopback_up && (err = bring_loopback_up())) child_fail(c, AIRLOCK_STAGE_NETWORK, err);
+    if (c->loopback_up && (err = bring_loopback_up())) FAIL(AIRLOCK_STAGE_NETWORK, err);
 
     if (c->drop_credentials) {
-        // Empty the bounding set while we still may (CAP_SETPCAP), then become run_uid with
-        // no groups: leaving uid 0 clears the permitted and effective sets. No user namespace
-        // here: the child shares the host's memory until exec, and making it dumpable (which
-        // writing its own uid_map would need) would open that memory to run_uid's processes.
+        // Become run_uid with no groups and no capabilities, and stay non-dumpable all the
+        // way: the child shares the host's memory until exec, so a dumpable child owned by
+        // run_uid would open that memory (/proc/PID/mem, ptrace) to run_uid's processes.
+        // Every change of euid, egid or capabilities resets dumpability to fs.suid_dumpable,
+        // so the order matters: all of those happen while the real and saved uids are still
+        // 0 (no run_uid process may signal or trace us then), dumpability is cleared, and the
+        // last step changes only the real and saved uids, which leaves it alone.
         for (long cap = 0; cap < 64; cap++) {
             long r = SYS2(SYS_prctl, PR_CAPBSET_DROP, cap);
-            if (r < 0 && r != -EINVAL) child_fail(c, AIRLOCK_STAGE_CREDENTIALS, (int)-r);
+            if (r < 0 && r != -EINVAL) FAIL(AIRLOCK_STAGE_CREDENTIALS, (int)-r);
         }
-        if ((err = sys_err(SYS2(SYS_setgroups, 0, 0)))) child_fail(c, AIRLOCK_STAGE_CREDENTIALS, err);
+        if ((err = sys_err(SYS2(SYS_setgroups, 0, 0)))) FAIL(AIRLOCK_STAGE_CREDENTIALS, err);
         if ((err = sys_err(SYS3(SYS_setresgid, c->run_gid, c->run_gid, c->run_gid))))
-            child_fail(c, AIRLOCK_STAGE_CREDENTIALS, err);
+            FAIL(AIRLOCK_STAGE_CREDENTIALS, err);
+        if ((err = sys_err(SYS3(SYS_setresuid, 0, c->run_uid, 0)))) FAIL(AIRLOCK_STAGE_CREDENTIALS, err);
+        struct cap_header header;
+        header.version = 0x20080522;  // _LINUX_CAPABILITY_VERSION_3
+        header.pid = 0;
+        struct cap_data none[2];
+        for (int i = 0; i < 2; i++) none[i].effective = none[i].permitted = none[i].inheritable = 0;
+        if ((err = sys_err(SYS2(SYS_capset, &header, none)))) FAIL(AIRLOCK_STAGE_CREDENTIALS, err);
+        if ((err = sys_err(SYS2(SYS_prctl, PR_SET_DUMPABLE, 0)))) FAIL(AIRLOCK_STAGE_CREDENTIALS, err);
         if ((err = sys_err(SYS3(SYS_setresuid, c->run_uid, c->run_uid, c->run_uid))))
-            child_fail(c, AIRLOCK_STAGE_CREDENTIALS, err);
+            FAIL(AIRLOCK_STAGE_CREDENTIALS, err);
+        if (SYS1(SYS_prctl, PR_GET_DUMPABLE) != 0) FAIL(AIRLOCK_STAGE_CREDENTIALS, EPERM);
         // A credential change clears the parent-death signal: arm it again, then re-check.
-        if ((err = sys_err(SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL)))) child_fail(c, AIRLOCK_STAGE_PDEATHSIG, err);
-        if (host_gone(c)) child_fail(c, AIRLOCK_STAGE_HOST_GONE, ESRCH);
+        if ((err = sys_err(SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL)))) FAIL(AIRLOCK_STAGE_PDEATHSIG, err);
+        if (host_gone(c)) FAIL(AIRLOCK_STAGE_HOST_GONE, ESRCH);
     }
 
-    if ((err = arrange_descriptors(c, &report_fd, &landlock_fd))) child_fail(c, AIRLOCK_STAGE_DESCRIPTORS, err);
-    // From here on the report pipe may have moved: use the local copy.
-    struct airlock_spawn_config moved = *c;
-    moved.report_fd = report_fd;
-    c = &moved;
+    if ((err = arrange_descriptors(c, &report_fd, &landlock_fd))) FAIL(AIRLOCK_STAGE_DESCRIPTORS, err);
+    // From here on the report pipe has moved; FAIL uses the local report_fd.
 
     // Limits only now: a low RLIMIT_NOFILE would have made lifting descriptors above the
     // targets fail when the host has many open.
     for (int i = 0; i < c->rlimit_count; i++) {
-        struct rlimit64 lim = {c->rlimits[i].soft, c->rlimits[i].hard};
+        struct rlimit64 lim;
+        lim.rlim_cur = c->rlimits[i].soft;
+        lim.rlim_max = c->rlimits[i].hard;
         if ((err = sys_err(SYS4(SYS_prlimit64, 0, c->rlimits[i].resource, &lim, 0))))
-            child_fail(c, AIRLOCK_STAGE_RLIMITS, err);
+            FAIL(AIRLOCK_STAGE_RLIMITS, err);
     }
-    if (c->cwd && (err = sys_err(SYS1(SYS_chdir, c->cwd)))) child_fail(c, AIRLOCK_STAGE_CWD, err);
-    if ((err = sys_err(SYS2(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1)))) child_fail(c, AIRLOCK_STAGE_NO_NEW_PRIVS, err);
+    if (c->cwd && (err = sys_err(SYS1(SYS_chdir, c->cwd)))) FAIL(AIRLOCK_STAGE_CWD, err);
+    if ((err = sys_err(SYS2(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1)))) FAIL(AIRLOCK_STAGE_NO_NEW_PRIVS, err);
     if (landlock_fd >= 0) {
-        if ((err = sys_err(SYS2(SYS_landlock_restrict_self, landlock_fd, 0)))) child_fail(c, AIRLOCK_STAGE_LANDLOCK, err);
+        if ((err = sys_err(SYS2(SYS_landlock_restrict_self, landlock_fd, 0)))) FAIL(AIRLOCK_STAGE_LANDLOCK, err);
         SYS1(SYS_close, landlock_fd);
     }
     for (int i = 0; i < c->filter_count; i++) {
-        struct sock_fprog prog = {
-            .len = c->filters[i].count,
-            .filter = (struct sock_filter *)c->filters[i].instructions,
-        };
-        if ((err = sys_err(SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)))) child_fail(c, AIRLOCK_STAGE_SECCOMP, err);
+        struct sock_fprog prog;
+        prog.len = c->filters[i].count;
+        prog.filter = (struct sock_filter *)c->filters[i].instructions;
+        if ((err = sys_err(SYS3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)))) FAIL(AIRLOCK_STAGE_SECCOMP, err);
     }
     err = sys_err(SYS3(SYS_execve, c->path, c->argv, c->envp));
-    child_fail(c, AIRLOCK_STAGE_EXEC, err);
+    FAIL(AIRLOCK_STAGE_EXEC, err);
 }
 
 // MARK: - Parent
@@ -358,7 +395,7 @@ static long raw_clone(unsigned long flags, int *pidfd) {
     return syscall(SYS_clone, flags | SIGCHLD, NULL, pidfd, NULL, NULL);
 }
 
-static int child_entry(void *arg) { child_main((const struct airlock_spawn_config *)arg); }
+CHILD static int child_entry(void *arg) { child_main((const struct airlock_spawn_config *)arg); }
 
 int airlock_spawn(const struct airlock_spawn_config *config, pid_t *pid_out, int *pidfd_out) {
     // The child shares the host's memory (CLONE_VM: no page tables copied, nothing to tear
@@ -502,7 +539,7 @@ int airlock_landlock_add_path(int ruleset_fd, const char *path, uint64_t access)
 }
 
 /// Raw calls only: used by the parent and by the child after it mounts /proc.
-static int add_path_rule(int ruleset_fd, const char *path, uint64_t access) {
+CHILD static int add_path_rule(int ruleset_fd, const char *path, uint64_t access) {
     long fd = SYS4(SYS_openat, AT_FDCWD, path, O_PATH | O_CLOEXEC, 0);
     if (fd < 0) return (int)-fd;
     struct stat st;

@@ -686,7 +686,17 @@ private func run(
         #expect(run(program, "ioctl", [0, 0x5401 | high]) == .errno(22))
         #expect(run(program, "ioctl", [0, 0x5401]) == .allow)
         #expect(run(program, "ioctl", [0x5412, 0x5401]) == .allow)
+        // Without network: pairs for the tool's own processes only.
+        let offline = network == .none
+        #expect(run(program, "bind", [3, 0, 0]) == (offline ? .errno(1) : .allow))
+        #expect(run(program, "connect", [3, 0, 0]) == (offline ? .errno(1) : .allow))
+        #expect(run(program, "listen", [3, 1]) == (offline ? .errno(1) : .allow))
+        #expect(run(program, "accept4", [3, 0, 0, 0]) == (offline ? .errno(1) : .allow))
         if allowSocketpair {
+            let sockCloexec: UInt64 = 0o2000000
+            #expect(run(program, "socketpair", [afUnix, 1 | sockCloexec, 0]) == .allow)
+            #expect(run(program, "socketpair", [afUnix, 5, 0]) == .allow)  // SOCK_SEQPACKET
+            #expect(run(program, "socketpair", [afUnix, 2 | sockCloexec, 0]) == (offline ? .errno(1) : .allow))
             #expect(run(program, "socketpair", [afUnix, 1, 0]) == .allow)
             #expect([.errno(22), .errno(97)].contains(run(program, "socketpair", [afUnix | high, 1, 0])))
             // Pairs are AF_UNIX only: other families' code is never reached.
@@ -699,6 +709,15 @@ private func run(
         // Only the native ABI: 32-bit and x32 syscalls end the process.
         #expect(run(program, "read", arch: Arch.i386, nr: 3) == .killProcess)
         #expect(run(program, "read", nr: 0x4000_0000) == .killProcess)
+    }
+
+    @Test func baselineForAToolInAUserNamespaceRefusesMounts() throws {
+        let program = try SeccompCompiler.baseline(network: .none, allowSocketpair: true, userNamespace: true)
+        for name in ["mount", "umount2", "pivot_root", "unshare", "setns", "open_tree", "move_mount", "fsopen"] {
+            #expect(run(program, name) == .errno(1), "\(name)")
+        }
+        let rootHost = try SeccompCompiler.baseline(network: .none, allowSocketpair: true, userNamespace: false)
+        #expect(run(rootHost, "mount") == .allow)  // the profile's own filter decides there
     }
 
     @Test func cacheReturnsTheSameProgram() throws {
