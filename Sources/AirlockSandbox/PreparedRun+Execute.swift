@@ -252,38 +252,22 @@ extension PreparedRun {
         defer { stack.deallocate() }
         var execWait = ExecWait.execed
 
-        /// Waits until the child has called execve or exited (the report pipe, close-on-exec,
-        /// reaches end of file), killing it if setup takes longer than the deadline: a child
-        /// stopped by a signal during setup must not hang the host.
+        let execWord = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        execWord.initialize(to: 1)
+        defer { execWord.deallocate() }
+
+        /// Waits until the child has called execve or exited (the kernel zeroes execWord then:
+        /// CLONE_CHILD_CLEARTID), killing it if setup takes longer than the deadline: a child
+        /// stopped by a signal during setup must not hang the host. Until then the child reads
+        /// the memory below, so nothing is freed before this returns.
         func awaitExec() -> ExecWait {
             close(reportPipe.write)
             resources.fds.removeAll { $0 == reportPipe.write }
             if pidfd < 0 { _ = airlock_pidfd_open(pid, &pidfd) }
-            let deadline = Posix.monotonicNanoseconds() + Self.setupDeadlineNs
-            var timedOut = false
-            while true {
-                var p = pollfd(fd: reportPipe.read, events: Int16(POLLIN), revents: 0)
-                let now = Posix.monotonicNanoseconds()
-                let wait = timedOut ? -1 : Int32(clamping: deadline > now ? (deadline - now) / 1_000_000 + 1 : 0)
-                let ready = poll(&p, 1, wait)
-                if ready < 0 && errno == EINTR { continue }
-                if ready == 0 && !timedOut {
-                    timedOut = true
-                    if pidfd >= 0 { _ = airlock_pidfd_send_signal(pidfd, SIGKILL) } else { kill(pid, SIGKILL) }
-                    continue
-                }
-                // Drain whatever the child wrote; end of file means exec or exit.
-                var chunk = [UInt8](repeating: 0, count: 64)
-                let n = chunk.withUnsafeMutableBytes { read(reportPipe.read, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n > 0 {
-                    if sharedError.pointee.stage == 0 && n >= MemoryLayout<airlock_child_error>.size {
-                        chunk.withUnsafeBytes { sharedError.pointee = $0.load(as: airlock_child_error.self) }
-                    }
-                    continue
-                }
-                return timedOut ? .timedOut : .execed
-            }
+            if airlock_wait_exec(execWord, Int64(Self.setupDeadlineNs)) == 0 { return .execed }
+            if pidfd >= 0 { _ = airlock_pidfd_send_signal(pidfd, SIGKILL) } else { kill(pid, SIGKILL) }
+            _ = airlock_wait_exec(execWord, -1)  // SIGKILL: it exits, and the kernel clears the word
+            return .timedOut
         }
         let start = Posix.monotonicNanoseconds()
         let spawnError: Int32 = childFds.withUnsafeBufferPointer { childFdsPtr in
@@ -327,6 +311,7 @@ extension PreparedRun {
                             config.report_fd = reportPipe.write
                             config.shared_error = sharedError
                             config.stack = stack
+                            config.exec_word = execWord
                             config.stack_size = Self.childStackSize
                             let rc = airlock_spawn(&config, &pid, &pidfd)
                             // The child reads this memory until it execs: wait for that here,
@@ -355,8 +340,13 @@ extension PreparedRun {
         if let stdinPipe { closeFd(stdinPipe.read) }
 
         // The child has called execve or exited. A setup failure is in the shared error record
-        // (written without allocating, so it survives a child at its memory limit) or, as a
-        // second channel, came over the report pipe into the same record.
+        // (written without allocating, so it survives a child at its memory limit); the report
+        // pipe, written after it, is read only as a second channel.
+        if sharedError.pointee.stage == 0, airlock_set_nonblocking(reportPipe.read) == 0 {
+            var fromPipe = airlock_child_error()
+            let n = withUnsafeMutableBytes(of: &fromPipe) { read(reportPipe.read, $0.baseAddress, $0.count) }
+            if n == MemoryLayout<airlock_child_error>.size { sharedError.pointee = fromPipe }
+        }
         let childError = sharedError.pointee
         let got = childError.stage != 0 ? MemoryLayout<airlock_child_error>.size : 0
         if execWait == .timedOut && got == 0 {

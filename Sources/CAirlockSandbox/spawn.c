@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
 #include <poll.h>
@@ -25,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef CLONE_PIDFD
@@ -406,13 +408,16 @@ int airlock_spawn(const struct airlock_spawn_config *config, pid_t *pid_out, int
     sigset_t all, saved;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
-    unsigned long flags = config->clone_flags | CLONE_VM | SIGCHLD;
+    // CLONE_CHILD_CLEARTID: when the child execs or exits, the kernel zeroes *exec_word in
+    // this (shared) memory and wakes a futex on it: airlock_wait_exec's exact "the child no
+    // longer uses this memory", which no descriptor another process might hold can fake.
+    unsigned long flags = config->clone_flags | CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD;
     char *top = (char *)config->stack + config->stack_size;
     int pidfd = -1;
-    int pid = clone(child_entry, top, (int)(flags | CLONE_PIDFD), (void *)config, &pidfd, NULL, NULL);
+    int pid = clone(child_entry, top, (int)(flags | CLONE_PIDFD), (void *)config, &pidfd, NULL, config->exec_word);
     if (pid < 0 && errno == EINVAL) {
         pidfd = -1;
-        pid = clone(child_entry, top, (int)flags, (void *)config, NULL, NULL, NULL);
+        pid = clone(child_entry, top, (int)flags, (void *)config, NULL, NULL, config->exec_word);
     }
     int err = pid < 0 ? errno : 0;
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
@@ -420,6 +425,28 @@ int airlock_spawn(const struct airlock_spawn_config *config, pid_t *pid_out, int
     *pid_out = (pid_t)pid;
     *pidfd_out = pidfd;
     return 0;
+}
+
+int airlock_wait_exec(int32_t *word, int64_t timeout_ns) {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int32_t value = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+        if (value == 0) return 0;
+        struct timespec wait, *waitp = NULL;
+        if (timeout_ns >= 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            int64_t elapsed = (int64_t)(now.tv_sec - start.tv_sec) * 1000000000 + (now.tv_nsec - start.tv_nsec);
+            int64_t left = timeout_ns - elapsed;
+            if (left <= 0) return ETIMEDOUT;
+            wait.tv_sec = left / 1000000000;
+            wait.tv_nsec = left % 1000000000;
+            waitp = &wait;
+        }
+        long r = syscall(SYS_futex, word, FUTEX_WAIT, value, waitp, NULL, 0);
+        if (r < 0 && errno != EAGAIN && errno != EINTR && errno != ETIMEDOUT) return errno;
+    }
 }
 
 int airlock_make_netns(int *fd_out) {

@@ -70,6 +70,7 @@ struct airlock_bpf {
 /// The child only reads this memory (its copy-on-write view of the parent's).
 struct airlock_spawn_config {
     void *stack;                ///< the child's stack, kept by the caller until exec or exit
+    int32_t *exec_word;         ///< nonzero before the clone; the kernel zeroes it at exec or exit
     size_t stack_size;
     const char *path;           ///< executable, already resolved
     char *const *argv;
@@ -121,8 +122,12 @@ struct airlock_spawn_config {
 /// Clones the child (sharing this process's memory until it execs) and runs the setup
 /// sequence in it. Returns 0 and sets *pid_out (and *pidfd_out, or -1 when the kernel cannot
 /// give one) or returns an errno. The caller must keep config, its strings and the stack
-/// alive until the child has called execve or exited: the report pipe reaching end of file.
+/// alive until the child has called execve or exited: airlock_wait_exec on config->exec_word.
 int airlock_spawn(const struct airlock_spawn_config *config, pid_t *pid_out, int *pidfd_out);
+
+/// Waits until the kernel has zeroed *word (the child's exec or exit), at most timeout_ns
+/// (negative: no limit). Returns 0, or ETIMEDOUT.
+int airlock_wait_exec(int32_t *word, int64_t timeout_ns);
 
 /// Creates an empty network namespace and returns a descriptor for it.
 int airlock_make_netns(int *fd_out);
