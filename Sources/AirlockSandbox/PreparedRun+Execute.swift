@@ -79,11 +79,21 @@ extension PreparedRun {
         var workingDirectory = request.workingDirectory
         var env = environment
         if profile.filesystem.scratch {
-            let made = Posix.makeTemporaryDirectory(base: ScratchRoot.path, prefix: "\(getpid())-")
+            guard let root = ScratchRoot.path else {
+                return failure("scratch", EPERM, "/tmp/airlock-\(facts.uid) is not a directory of this user's (refusing to use it)")
+            }
+            let made = Posix.makeTemporaryDirectory(base: root, prefix: "\(getpid())-")
             guard let dir = made.path else { return failure("scratch", made.errno) }
             resources.scratch = dir
-            if facts.isRoot { chown(dir, runUid, runGid) }
-            chmod(dir, 0o700)
+            // With a mount namespace the tool only ever sees the tmpfs mounted over this
+            // directory; without one it works in the directory itself, handed over by descriptor.
+            if !profile.namespaces.mount {
+                let fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                guard fd >= 0 else { return failure("scratch", errno) }
+                if facts.isRoot { fchown(fd, runUid, runGid) }
+                fchmod(fd, 0o700)
+                close(fd)
+            }
             if workingDirectory == nil { workingDirectory = dir }
             let overridden = Set(request.extraEnvironment.keys).union(profile.env.set.keys)
             for name in ["HOME", "TMPDIR"] where !overridden.contains(name) {
@@ -228,7 +238,10 @@ extension PreparedRun {
         let cwdC = workingDirectory.map { strdup($0) }
         // With a mount namespace the scratch directory becomes a private tmpfs in the child.
         let scratchC: UnsafeMutablePointer<CChar>? = profile.namespaces.mount ? resources.scratch.flatMap { strdup($0) } : nil
-        let scratchOptionsC = strdup("mode=0700,uid=\(runUid),gid=\(runGid)")
+        // Sized by the memory limit (its pages count against it anyway), else a fixed 1 GiB,
+        // so a tool without a memory cgroup cannot pin half the machine's RAM in it.
+        let scratchSize = limits.memoryBytes ?? (1 << 30)
+        let scratchOptionsC = strdup("mode=0700,uid=\(runUid),gid=\(runGid),size=\(scratchSize),nr_inodes=65536")
         defer {
             argv.deallocate()
             envp.deallocate()

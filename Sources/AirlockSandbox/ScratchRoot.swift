@@ -10,13 +10,17 @@ import Glibc
 /// whose process is gone. Their contents were a tmpfs of the tool's mount namespace, so
 /// what is left is an empty directory.
 enum ScratchRoot {
-    static let path: String = {
+    /// Nil when the directory cannot be made or is not this user's own (someone planted a
+    /// directory or a symlink in /tmp): calls that need scratch space then fail closed.
+    static let path: String? = {
         let root = "/tmp/airlock-\(geteuid())"
-        if mkdir(root, 0o711) != 0 && errno != EEXIST { return "/tmp" }
+        if mkdir(root, 0o711) != 0 && errno != EEXIST { return nil }
+        let fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
         var st = stat()
-        // Someone else's directory or a symlink planted in /tmp: do not use it.
-        guard lstat(root, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == geteuid() else { return "/tmp" }
-        if (st.st_mode & 0o7777) != 0o711 { chmod(root, 0o711) }
+        guard fstat(fd, &st) == 0, st.st_uid == geteuid() else { return nil }
+        if (st.st_mode & 0o7777) != 0o711 { fchmod(fd, 0o711) }
         sweep(root)
         return root
     }()
