@@ -2,12 +2,16 @@
 import Glibc
 #endif
 import CAirlockSandbox
+import Synchronization
 
 extension PreparedRun {
     enum ExecWait { case execed, timedOut }
 
     /// The child's own stack while it shares the host's memory (until exec).
     static let childStackSize = 256 * 1024
+    /// Serializes clone-to-exec across the process (see its use).
+    static let spawnLock = Mutex<Void>(())
+
     /// How long the child's setup (clone to execve) may take before it is killed.
     static let setupDeadlineNs: UInt64 = 10_000_000_000
 
@@ -283,7 +287,10 @@ extension PreparedRun {
             return .timedOut
         }
         let start = Posix.monotonicNanoseconds()
-        let spawnError: Int32 = childFds.withUnsafeBufferPointer { childFdsPtr in
+        // One child in setup at a time, process-wide: every child copies the fd table at its
+        // clone, so a concurrent one would hold this call's lifeline pipe open and hide the
+        // host's death from this child's check (see spawn.c). Setup takes well under a ms.
+        let spawnError: Int32 = Self.spawnLock.withLock { _ in childFds.withUnsafeBufferPointer { childFdsPtr in
             parentFds.withUnsafeBufferPointer { parentFdsPtr in
                 rlimits.withUnsafeBufferPointer { rlimitsPtr in
                     lease.procsFds.withUnsafeBufferPointer { cgroupPtr in
@@ -335,7 +342,7 @@ extension PreparedRun {
                     }
                 }
             }
-        }
+        } }
         guard spawnError == 0 else {
             let hint = spawnError == EPERM || spawnError == ENOSPC || spawnError == EINVAL
                 ? "cannot create the namespaces this profile needs (see airlock doctor)" : nil
