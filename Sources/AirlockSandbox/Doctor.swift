@@ -56,7 +56,10 @@ public enum Doctor {
             detail: cgroups.pidsParent.map { "cgroup \(cgroups.version?.rawValue ?? "") at \($0)" }
                 ?? "\(cgroups.pidsProblem ?? "unavailable"); falling back to RLIMIT_NPROC"))
 
-        let kmsg = access("/dev/kmsg", R_OK) == 0
+        // open(), not access(): dmesg_restrict is enforced at open time, not by the mode bits.
+        let kmsgFd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        let kmsg = kmsgFd >= 0
+        if kmsgFd >= 0 { close(kmsgFd) }
         result.append(LayerStatus(
             layer: "violation_names", available: kmsg,
             detail: kmsg ? "seccomp kill records readable in /dev/kmsg" : "cannot read /dev/kmsg: blocked syscalls are reported without a name"))

@@ -427,6 +427,15 @@ extension PreparedRun {
         let oom = lease.oomKills()
         let pidsHits = lease.pidsLimitHits()
         if memoryRefused {
+            report.killReason = "memory_limit"
+        } else if result.outputExceeded {
+            report.killReason = "output_limit"
+        } else if result.cancelled {
+            report.killReason = "cancelled"
+        } else if result.timedOut {
+            report.killReason = "timeout"
+        }
+        if memoryRefused {
             report.outcome = .memoryLimit
         } else if result.outputExceeded {
             report.outcome = .outputLimit

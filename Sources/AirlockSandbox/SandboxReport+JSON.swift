@@ -17,6 +17,7 @@ extension SandboxReport {
         object["profileSha256"] = .string(profileSha256)
         object["layers"] = .array(layers.map { .string($0) })
         object["violation"] = violation.map { .string($0) } ?? .null
+        object["killReason"] = killReason.map { .string($0) } ?? .null
         if let setupFailure {
             var failure: JSONObject = [:]
             failure["stage"] = .string(setupFailure.stage)

@@ -48,6 +48,9 @@ public struct SandboxReport: Sendable, Equatable {
     public var layers: [String]
     /// Name of the blocked syscall, where it can be known.
     public var violation: String?
+    /// Why the parent killed the child, when it did: `timeout`, `output_limit`, `memory_limit`
+    /// (a tool already over its limit when the limit was armed), `cancelled`.
+    public var killReason: String?
     public var setupFailure: SetupFailure?
     /// Captured stdout/stderr when the request asked for `.capture` (capped at the output limit).
     public var stdout: [UInt8]
@@ -97,6 +100,9 @@ public struct SandboxReport: Sendable, Equatable {
             }
             return 125
         case .signaled, .memoryLimit, .outputLimit, .pidsLimit, .syscallBlocked:
+            // A wall-clock kill is 124 whatever else was hit first (a fork bomb at its pids
+            // limit that then runs out of time is reported as pids_limit, exits 124).
+            if killReason == "timeout" { return 124 }
             if let signal { return 128 + signal }
             return exitCode ?? 1
         }

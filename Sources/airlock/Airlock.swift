@@ -38,7 +38,8 @@ struct Airlock: ParsableCommand {
             try command.run()
         } catch {
             // `exec` keeps 1-124 and 126+ for the tool: its own usage errors are 125.
-            if arguments.first == "exec", !(error is ExitCode), !(error is CleanExit) {
+            // Help and version requests are not errors; they exit as swift-argument-parser says.
+            if arguments.first == "exec", !(error is ExitCode), exitCode(for: error) != .success {
                 let message = fullMessage(for: error)
                 if !message.isEmpty { printError("airlock exec: \(message)") }
                 Glibc.exit(setupFailureStatus)

@@ -7,7 +7,7 @@ import Glibc
 
 struct Exec: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a command in a freshly forked, confined child.",
+        abstract: "Run a command in a freshly cloned, confined child.",
         discussion: """
             Exit status: the command's; 128+N when signal N ended it; 124 on a wall or CPU \
             timeout; 125 when the sandbox could not be set up; 126 when the command is not \
@@ -15,7 +15,7 @@ struct Exec: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "Profile name or JSON file (default: default).")
+    @Option(name: .long, help: "Profile name or JSON file.")
     var profile: String = "default"
 
     @Option(name: .long, help: "Wall-clock limit in seconds.")
@@ -36,7 +36,9 @@ struct Exec: ParsableCommand {
     @Option(name: .customLong("allow-read"), help: "Also allow reading PATH (repeatable).")
     var allowRead: [String] = []
 
-    @Option(name: .customLong("allow-write"), help: "Also allow reading and writing PATH (repeatable).")
+    @Option(
+        name: .customLong("allow-write"),
+        help: "Also allow reading and writing PATH (repeatable; Landlock only: file permissions still apply to the tool's user).")
     var allowWrite: [String] = []
 
     @Option(name: .long, help: "Network: none, loopback or host.")
@@ -110,6 +112,18 @@ struct ExecOptions {
             throw ExitCode(Airlock.setupFailureStatus)
         }
 
+        // The report file is opened before anything runs: a caller that relies on the report
+        // must not get a run whose report was lost.
+        var reportFd: Int32 = -1
+        if let report, report != "-" {
+            reportFd = open(report, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard reportFd >= 0 else {
+                printError("airlock exec: cannot write the report to \(report): \(String(cString: strerror(errno)))")
+                throw ExitCode(Airlock.setupFailureStatus)
+            }
+        }
+        defer { if reportFd >= 0 { close(reportFd) } }
+
         let host = Sandbox.processEnvironment()
         var extra: [String: String] = [:]
         for entry in env {
@@ -141,8 +155,9 @@ struct ExecOptions {
             let text = result.json.serialized() + "\n"
             if report == "-" {
                 printOut(text)
-            } else if !writeFile(report, text) {
-                printError("airlock exec: cannot write report to \(report): \(String(cString: strerror(errno)))")
+            } else if !writeAll(reportFd, text) {
+                printError("airlock exec: cannot write the report to \(report): \(String(cString: strerror(errno)))")
+                throw ExitCode(Airlock.setupFailureStatus)
             }
         }
         throw ExitCode(result.exitStatus)
@@ -191,12 +206,16 @@ struct ExecOptions {
     }
 }
 
-func writeFile(_ path: String, _ text: String) -> Bool {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { return false }
-    defer { close(fd) }
+func writeAll(_ fd: Int32, _ text: String) -> Bool {
     let bytes = Array(text.utf8)
-    return bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == bytes.count
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return false }
+        offset += n
+    }
+    return true
 }
 
 extension ExecOptions {

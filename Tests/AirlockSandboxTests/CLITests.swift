@@ -160,6 +160,42 @@
             #expect(report.wallMs >= 900 && report.wallMs < 10_000, "\(result)")
         }
 
+        @Test func aForkBombOutOfTimeIs124WithItsCauseInTheReport() throws {
+            let workspace = try CLIWorkspace()
+            defer { workspace.remove() }
+            let program = try workspace.compile("forkbomb")
+            let path = workspace.file("report.json")
+            let result = try CLI.airlock(
+                ["exec", "--timeout", "1", "--pids", "16", "--allow-read", workspace.path, "--report", path, "--", program])
+            #expect(result.status == 124, "\(result)")
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(text.contains("\"outcome\":\"pids_limit\""), "\(text)")
+            #expect(text.contains("\"killReason\":\"timeout\""), "\(text)")
+        }
+
+        @Test func anUnwritableReportFailsBeforeTheToolRuns() throws {
+            let workspace = try CLIWorkspace()
+            defer { workspace.remove() }
+            let shared = workspace.file("shared")
+            mkdir(shared, 0o777)
+            chmod(shared, 0o777)
+            let marker = shared + "/ran"
+            let result = try CLI.airlock(
+                [
+                    "exec", "--allow-write", shared, "--report", "/nonexistent-airlock-dir/report.json", "--",
+                    "/bin/sh", "-c", "echo > \(marker)",
+                ])
+            #expect(result.status == 125, "\(result)")
+            #expect(result.stderr.contains("report"), "\(result)")
+            #expect(!FileManager.default.fileExists(atPath: marker), "the tool ran although its report could not be written")
+        }
+
+        @Test func execHelpIsNotAnError() throws {
+            let result = try CLI.airlock(["exec", "--help"])
+            #expect(result.status == 0, "\(result)")
+            #expect(result.stdout.contains("--timeout"), "\(result)")
+        }
+
         @Test func reportForAnOutputLimit() throws {
             let workspace = try CLIWorkspace()
             defer { workspace.remove() }
