@@ -397,7 +397,7 @@ extension PreparedRun {
 
         // MARK: Supervise
         var supervisor = Supervisor(
-            pid: pid, pidfd: pidfd, hasPidNamespace: ns.pid, stdoutFd: outPipe.read, stderrFd: errPipe.read,
+            pid: pid, pidfd: pidfd, stdoutFd: outPipe.read, stderrFd: errPipe.read,
             stdinFd: stdinPipe?.write, stdinBytes: { if case .bytes(let b) = request.stdin { return b } else { return [] } }(),
             stdoutSink: request.stdout, stderrSink: request.stderr, outputCap: limits.outputBytes,
             wallDeadline: limits.wallTimeMs.map { start + $0 * 1_000_000 }, cancelFd: control.fd)

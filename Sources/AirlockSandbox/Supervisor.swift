@@ -24,7 +24,6 @@ struct Supervisor {
 
     let pid: pid_t
     let pidfd: Int32
-    let hasPidNamespace: Bool
     var stdoutFd: Int32
     var stderrFd: Int32
     var stdinFd: Int32?
@@ -48,13 +47,12 @@ struct Supervisor {
     private var killed = false
 
     init(
-        pid: pid_t, pidfd: Int32, hasPidNamespace: Bool, stdoutFd: Int32, stderrFd: Int32, stdinFd: Int32?,
+        pid: pid_t, pidfd: Int32, stdoutFd: Int32, stderrFd: Int32, stdinFd: Int32?,
         stdinBytes: [UInt8], stdoutSink: OutputSink, stderrSink: OutputSink, outputCap: UInt64?,
         wallDeadline: UInt64?, cancelFd: Int32
     ) {
         self.pid = pid
         self.pidfd = pidfd
-        self.hasPidNamespace = hasPidNamespace
         self.stdoutFd = stdoutFd
         self.stderrFd = stderrFd
         self.stdinFd = stdinFd
@@ -73,8 +71,9 @@ struct Supervisor {
             airlock_set_nonblocking(fd)
             if stdinBytes.isEmpty { closeStdin() }
         }
-        // After the child is reaped, output still buffered in the pipes is read; without a PID
-        // namespace a stray grandchild could hold a pipe open, so that drain is bounded.
+        // After the child is reaped, output still buffered in the pipes is read. The PID
+        // namespace has taken every other holder of the pipes with it; the drain is bounded
+        // all the same.
         var drainDeadline: UInt64?
         var buffer = [UInt8](repeating: 0, count: 65536)
 
@@ -123,7 +122,7 @@ struct Supervisor {
                 killTree()
             }
             if exited && drainDeadline == nil {
-                drainDeadline = later + (hasPidNamespace ? 5_000_000_000 : 500_000_000)
+                drainDeadline = later + 5_000_000_000
             }
             if let deadline = drainDeadline, later >= deadline {
                 if stdoutFd >= 0 { drain(.stdout, buffer: &buffer) }
