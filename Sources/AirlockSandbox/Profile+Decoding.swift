@@ -302,7 +302,9 @@ struct ProfileDecoder {
         let env = top["env"].flatMap { decodeEnv($0, "$.env") } ?? EnvPolicy()
         var runAs = "nobody"
         if let value = top["runAs"], let user = string(value, "$.runAs") {
-            if isValidUserName(user) {
+            if user == "root" || user == "0" {
+                report("$.runAs", "a tool never runs as root; name an unprivileged user")
+            } else if isValidUserName(user) {
                 runAs = user
             } else {
                 report("$.runAs", "invalid user name \"\(user)\"")

@@ -818,3 +818,11 @@ private func run(
         #expect(!SeccompCompiler.isKnownSyscall("raed"))
     }
 }
+
+@Suite struct ProfileRunAsTests {
+    @Test(arguments: ["root", "0"])
+    func rootIsRefusedByCheck(user: String) {
+        let issues = Profile.check(bytes: Array("{\"runAs\": \"\(user)\"}".utf8))
+        #expect(issues.contains { $0.path == "$.runAs" }, "\(issues)")
+    }
+}
