@@ -9,7 +9,7 @@ import Glibc
 struct Airlock: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "airlock",
-        abstract: "Run AI agents' tool calls in confined, journaled children.",
+        abstract: "Run AI agents' tool calls in freshly cloned, confined children.",
         subcommands: [Exec.self, Profiles.self, Doctor.self]
     )
 
