@@ -1,4 +1,5 @@
 #if os(Linux)
+    import AirlockSandbox
     import Foundation
     import Glibc
     import Testing
@@ -629,7 +630,7 @@
                 posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             }
 
-            var variables = hostEnvironment()
+            var variables = Sandbox.processEnvironment()
             for (name, value) in environment { variables[name] = value }
             let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
             let envp: [UnsafeMutablePointer<CChar>?] =
@@ -671,19 +672,6 @@
             var ts = timespec()
             clock_gettime(CLOCK_MONOTONIC, &ts)
             return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-        }
-
-        static func hostEnvironment() -> [String: String] {
-            var result: [String: String] = [:]
-            var pointer = environ
-            while let entry = pointer.pointee {
-                let text = String(cString: entry)
-                if let eq = text.firstIndex(of: "=") {
-                    result[String(text[..<eq])] = String(text[text.index(after: eq)...])
-                }
-                pointer += 1
-            }
-            return result
         }
 
         static func read(_ path: String) -> [UInt8]? {
