@@ -396,6 +396,10 @@ extension PreparedRun {
         }
 
         // MARK: Supervise
+        // The supervisor closes these itself (at end of file, or when it is done): they leave
+        // `resources` now, or a second close could hit a number another thread reused.
+        let handedOver = [outPipe.read, errPipe.read] + (stdinPipe.map { [$0.write] } ?? [])
+        resources.fds.removeAll { handedOver.contains($0) }
         var supervisor = Supervisor(
             pid: pid, pidfd: pidfd, stdoutFd: outPipe.read, stderrFd: errPipe.read,
             stdinFd: stdinPipe?.write, stdinBytes: { if case .bytes(let b) = request.stdin { return b } else { return [] } }(),

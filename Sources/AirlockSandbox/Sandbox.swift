@@ -37,7 +37,9 @@ public enum Sandbox {
                 // Spawn and supervise on a thread of our own: the child's parent-death signal is
                 // tied to the thread that cloned it, and blocking calls stay off the async pool.
                 DetachedThread.start {
-                    continuation.resume(returning: prepared.execute(control: control))
+                    let report = prepared.execute(control: control)
+                    control.close()  // before answering: the caller sees no descriptor of ours left
+                    continuation.resume(returning: report)
                 }
             }
         } onCancel: {
@@ -61,7 +63,9 @@ public enum Sandbox {
 
     /// Runs one command on the calling thread (which must outlive the child).
     public static func runBlocking(_ request: SandboxRequest) throws -> SandboxReport {
-        try PreparedRun(request).execute(control: RunControl())
+        let control = RunControl()
+        defer { control.close() }
+        return try PreparedRun(request).execute(control: control)
     }
 }
 
@@ -74,8 +78,14 @@ final class RunControl: Sendable {
         if airlock_eventfd(&fd) == 0 { state.withLock { $0.fd = fd } }
     }
 
-    deinit {
-        state.withLock { if $0.fd >= 0 { close($0.fd) } }
+    deinit { close() }
+
+    /// Closes the eventfd; a later `cancel` finds nothing to signal (never a reused number).
+    func close() {
+        state.withLock {
+            if $0.fd >= 0 { Glibc.close($0.fd) }
+            $0.fd = -1
+        }
     }
 
     var fd: Int32 { state.withLock { $0.fd } }

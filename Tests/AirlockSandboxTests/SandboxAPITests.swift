@@ -86,6 +86,45 @@
             #expect(report.exitStatus == 125)
         }
 
+        @Test func concurrentCallsStayApartAndCloseOnlyTheirOwnDescriptors() async throws {
+            // Sentinels: descriptors of ours that no call may close (a second close of a number
+            // some other thread has reused would hit one). Checked by inode afterwards.
+            var sentinels: [(fd: Int32, inode: ino_t)] = []
+            for _ in 0..<16 {
+                var fds: [Int32] = [0, 0]
+                #expect(pipe(&fds) == 0)
+                var st = stat()
+                fstat(fds[0], &st)
+                sentinels.append((fds[0], st.st_ino))
+                close(fds[1])
+            }
+            defer { sentinels.forEach { close($0.fd) } }
+            let request = SandboxRequest(
+                argv: ["/bin/sh", "-c", "echo $$; cat"], profile: try profile(), stdin: .bytes(Array("x\n".utf8)))
+            let reports = try await withThrowingTaskGroup(of: [SandboxReport].self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        var mine: [SandboxReport] = []
+                        for _ in 0..<15 { mine.append(try await Sandbox.run(request)) }
+                        return mine
+                    }
+                }
+                var all: [SandboxReport] = []
+                for try await batch in group { all += batch }
+                return all
+            }
+            #expect(reports.count == 120)
+            for report in reports {
+                // Each tool is PID 1 of its own namespace and read its own stdin.
+                #expect(report.outcome == .exited && report.exitCode == 0, "\(report.outcome) \(report.setupFailure?.message ?? "")")
+                #expect(String(decoding: report.stdout, as: UTF8.self) == "1\nx\n")
+            }
+            for sentinel in sentinels {
+                var st = stat()
+                #expect(fstat(sentinel.fd, &st) == 0 && st.st_ino == sentinel.inode, "descriptor \(sentinel.fd) was closed by someone")
+            }
+        }
+
         @Test func missingAndNonExecutableCommands() async throws {
             let missing = try await Sandbox.run(SandboxRequest(argv: ["no-such-tool-here"], profile: try profile()))
             #expect(missing.outcome == .setupFailed && missing.exitStatus == 127)
