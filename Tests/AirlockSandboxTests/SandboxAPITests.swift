@@ -125,6 +125,40 @@
             }
         }
 
+        @Test func concurrentTimeoutsCancellationsAndFloodsEachGetTheirOwnOutcome() async throws {
+            var quick = try profile()
+            quick.limits.wallTimeMs = 300
+            quick.limits.outputBytes = 64 << 10
+            let slow = SandboxRequest(argv: ["/bin/sleep", "5"], profile: quick)
+            let flood = SandboxRequest(argv: ["/bin/sh", "-c", "yes"], profile: quick, stdout: .discard)
+            let plain = SandboxRequest(argv: ["/bin/echo", "ok"], profile: quick)
+            let outcomes = try await withThrowingTaskGroup(of: (String, Outcome).self) { group in
+                for round in 0..<6 {
+                    group.addTask { ("timeout", try await Sandbox.run(slow).outcome) }
+                    group.addTask { ("flood", try await Sandbox.run(flood).outcome) }
+                    group.addTask { ("plain", try await Sandbox.run(plain).outcome) }
+                    group.addTask {
+                        let task = Task { try await Sandbox.run(slow) }
+                        try await Task.sleep(for: .milliseconds(20 + 10 * round))
+                        task.cancel()
+                        return ("cancelled", try await task.value.outcome)
+                    }
+                }
+                var all: [(String, Outcome)] = []
+                for try await result in group { all.append(result) }
+                return all
+            }
+            #expect(outcomes.count == 24)
+            for (kind, outcome) in outcomes {
+                switch kind {
+                case "timeout": #expect(outcome == .timeout, "\(kind): \(outcome)")
+                case "flood": #expect(outcome == .outputLimit, "\(kind): \(outcome)")
+                case "plain": #expect(outcome == .exited, "\(kind): \(outcome)")
+                default: #expect(outcome == .signaled, "\(kind): \(outcome)")
+                }
+            }
+        }
+
         @Test func missingAndNonExecutableCommands() async throws {
             let missing = try await Sandbox.run(SandboxRequest(argv: ["no-such-tool-here"], profile: try profile()))
             #expect(missing.outcome == .setupFailed && missing.exitStatus == 127)
