@@ -151,10 +151,19 @@ struct CgroupHost: Sendable {
                 if Posix.writeText(dir + "/pids.max", "\(processes)") == 0 { lease.pidsDir = dir }
             }
         }
+        // A cgroup the child cannot join limits nothing: drop it, and the rlimit fallback
+        // (and its layer name) takes over.
         for dir in lease.directories {
             let fd = open(dir + "/cgroup.procs", O_WRONLY | O_CLOEXEC)
-            if fd >= 0 { lease.procsFds.append(fd) }
+            if fd >= 0 {
+                lease.procsFds.append(fd)
+                continue
+            }
+            rmdir(dir)
+            if lease.memoryDir == dir { lease.memoryDir = nil }
+            if lease.pidsDir == dir { lease.pidsDir = nil }
         }
+        lease.directories.removeAll { $0 != lease.memoryDir && $0 != lease.pidsDir }
         return lease
     }
 }

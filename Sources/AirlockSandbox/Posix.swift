@@ -44,6 +44,21 @@ enum Posix {
         }
     }
 
+    // MARK: - Standard descriptors
+
+    /// Opens /dev/null onto any of descriptors 0-2 that is closed, so that nothing this process
+    /// opens later lands there (and gets passed to a tool as its stdin, or receives its output).
+    static func ensureStandardDescriptors() {
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            let opened = open("/dev/null", O_RDWR)
+            if opened >= 0 && opened != fd {
+                // Something filled the gap first; put /dev/null where it belongs.
+                dup2(opened, fd)
+                close(opened)
+            }
+        }
+    }
+
     // MARK: - Clock
 
     static func monotonicNanoseconds() -> UInt64 {
@@ -145,14 +160,20 @@ enum Posix {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
             if name == "." || name == ".." { continue }
-            names.append((name, entry.pointee.d_type == UInt8(DT_DIR)))
+            var isDir = entry.pointee.d_type == UInt8(DT_DIR)
+            if entry.pointee.d_type == UInt8(DT_UNKNOWN) {
+                var st = stat()
+                isDir = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            }
+            names.append((name, isDir))
         }
         for (name, isDir) in names {
             if isDir {
+                // The tool may have left a directory it cannot be entered: open it up first
+                // (a non-root host has no CAP_DAC_OVERRIDE to get in otherwise).
+                fchmodat(dirfd, name, 0o700, 0)
                 let child = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                 if child >= 0 {
-                    // The tool may have left a directory without write permission.
-                    fchmod(child, 0o700)
                     removeContents(of: child, depth: depth + 1)
                     close(child)
                 }

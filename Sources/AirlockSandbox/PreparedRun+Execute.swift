@@ -15,6 +15,19 @@ extension PreparedRun {
     /// How long the child's setup (clone to execve) may take before it is killed.
     static let setupDeadlineNs: UInt64 = 10_000_000_000
 
+    /// RLIMIT_CPU's whole seconds for a limit in milliseconds: rounded up, at least 1.
+    static func cpuSeconds(_ ms: UInt64) -> UInt64 {
+        max(1, ms / 1000 + (ms % 1000 == 0 ? 0 : 1))
+    }
+
+    /// `start` plus `ms` milliseconds in nanoseconds, saturating instead of trapping.
+    static func deadline(after ms: UInt64, from start: UInt64) -> UInt64 {
+        let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+        if overflow { return .max }
+        let (sum, overflow2) = start.addingReportingOverflow(ns)
+        return overflow2 ? .max : sum
+    }
+
     /// Everything opened for one run, closed and removed by `cleanUp`.
     final class Resources {
         var scratch: String?
@@ -57,6 +70,10 @@ extension PreparedRun {
 
         guard profile.namespaces.pid else {
             return failure("namespaces", EINVAL, "profile \(profile.name) has no PID namespace; without one a daemon the tool starts could outlive the call")
+        }
+
+        guard airlock_sigchld_ignored() == 0 else {
+            return failure("host", EINVAL, "this process ignores SIGCHLD, so the kernel would reap the tool before its status could be read")
         }
 
         // MARK: Identity
@@ -181,8 +198,7 @@ extension PreparedRun {
         if let cpu = limits.cpuTimeMs {
             // Soft = hard: the tool is pid 1 of its namespace, where SIGXCPU (the soft limit's
             // signal) is ignored unless handled, so the hard limit's SIGKILL must come on time.
-            let seconds = max(1, (cpu + 999) / 1000)
-            addLimit(AIRLOCK_RLIMIT_CPU, seconds)
+            addLimit(AIRLOCK_RLIMIT_CPU, Self.cpuSeconds(cpu))
         }
         addLimit(AIRLOCK_RLIMIT_NOFILE, limits.openFiles)
         addLimit(AIRLOCK_RLIMIT_FSIZE, limits.fileSizeBytes)
@@ -404,7 +420,7 @@ extension PreparedRun {
             pid: pid, pidfd: pidfd, stdoutFd: outPipe.read, stderrFd: errPipe.read,
             stdinFd: stdinPipe?.write, stdinBytes: { if case .bytes(let b) = request.stdin { return b } else { return [] } }(),
             stdoutSink: request.stdout, stderrSink: request.stderr, outputCap: limits.outputBytes,
-            wallDeadline: limits.wallTimeMs.map { start + $0 * 1_000_000 }, cancelFd: control.fd)
+            wallDeadline: limits.wallTimeMs.map { Self.deadline(after: $0, from: start) }, cancelFd: control.fd)
         let result = supervisor.run()
         let end = result.reapedAt > 0 ? result.reapedAt : Posix.monotonicNanoseconds()
         closeFd(lifeline.write)
@@ -427,7 +443,7 @@ extension PreparedRun {
         let signal = status & 0x7f
         if signaled { report.signal = signal } else { report.exitCode = (status >> 8) & 0xff }
         let cpuMs = report.userMs + report.sysMs
-        let cpuKillThresholdMs = limits.cpuTimeMs.map { Double(max(1, ($0 + 999) / 1000) * 1000) * 0.9 } ?? .infinity
+        let cpuKillThresholdMs = limits.cpuTimeMs.map { Double(Self.cpuSeconds($0)) * 1000 * 0.9 } ?? .infinity
         let oom = lease.oomKills()
         let pidsHits = lease.pidsLimitHits()
         if memoryRefused {

@@ -14,6 +14,7 @@ struct HostFacts: Sendable {
     static let shared: HostFacts = {
         // A write to a child that is gone must be an error, not the end of the host.
         signal(SIGPIPE, SIG_IGN)
+        Posix.ensureStandardDescriptors()
         return HostFacts(isRoot: geteuid() == 0, uid: geteuid(), gid: getegid(), landlockABI: airlock_landlock_abi())
     }()
 }

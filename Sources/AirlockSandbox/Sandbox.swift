@@ -31,6 +31,9 @@ public enum Sandbox {
     /// child's whole tree; the report then says `signaled` with SIGKILL.
     public static func run(_ request: SandboxRequest) async throws -> SandboxReport {
         let control = RunControl()
+        guard control.fd >= 0 else {
+            throw SandboxError(.host, "cannot create the eventfd that cancels a run: \(Posix.describe(errno: errno))", errno: errno)
+        }
         let prepared = try PreparedRun(request)
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<SandboxReport, Never>) in
@@ -54,6 +57,11 @@ public enum Sandbox {
         get { SharedNetworkNamespace.enabled.load(ordering: .relaxed) }
         set { SharedNetworkNamespace.enabled.store(newValue, ordering: .relaxed) }
     }
+
+    /// Opens /dev/null onto any closed descriptor 0-2. Call it first thing in a program that
+    /// may be started with them closed: a descriptor opened later would otherwise take the
+    /// number and be handed to tools as their standard input or output.
+    public static func ensureStandardDescriptors() { Posix.ensureStandardDescriptors() }
 
     /// This process's environment (what `SandboxRequest.hostEnvironment` defaults to).
     public static func processEnvironment() -> [String: String] { Posix.environment() }

@@ -45,6 +45,7 @@ struct Supervisor {
     private static let pendingHighWater = 1 << 20
     private var exited = false
     private var killed = false
+    private var cancelSeen = false
 
     init(
         pid: pid_t, pidfd: Int32, stdoutFd: Int32, stderrFd: Int32, stdinFd: Int32?,
@@ -85,15 +86,16 @@ struct Supervisor {
             fds.append(pollfd(fd: stdoutFd, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: stderrFd, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: stdinFd ?? -1, events: Int16(POLLOUT), revents: 0))
-            fds.append(pollfd(fd: killed ? -1 : cancelFd, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: killed || exited || cancelSeen ? -1 : cancelFd, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: pendingOut.isEmpty ? -1 : 1, events: Int16(POLLOUT), revents: 0))
             fds.append(pollfd(fd: pendingErr.isEmpty ? -1 : 2, events: Int16(POLLOUT), revents: 0))
-            if pendingOut.count >= Self.pendingHighWater { fds[1].fd = -1 }
-            if pendingErr.count >= Self.pendingHighWater { fds[2].fd = -1 }
+            // Back-pressure while the tool runs; once it is gone its pipes are read out in full.
+            if !exited && pendingOut.count >= Self.pendingHighWater { fds[1].fd = -1 }
+            if !exited && pendingErr.count >= Self.pendingHighWater { fds[2].fd = -1 }
 
             let now = Posix.monotonicNanoseconds()
             var timeout: Int32 = -1
-            if let deadline = wallDeadline, !killed {
+            if let deadline = wallDeadline, !killed, !exited {
                 timeout = deadline > now ? Int32(clamping: (deadline - now + 999_999) / 1_000_000) : 0
             }
             if let deadline = drainDeadline {
@@ -106,8 +108,11 @@ struct Supervisor {
             if ready < 0 && errno != EINTR { break }
 
             if fds[4].revents != 0 {
-                result.cancelled = true
-                killTree()
+                cancelSeen = true  // a cancel that comes after the exit changes nothing
+                if !exited {
+                    result.cancelled = true
+                    killTree()
+                }
             }
             if fds[5].revents != 0 { flush(.stdout, blocking: false) }
             if fds[6].revents != 0 { flush(.stderr, blocking: false) }
@@ -151,7 +156,7 @@ struct Supervisor {
             let fd = stream == .stdout ? stdoutFd : stderrFd
             guard fd >= 0 else { return }
             let pending = stream == .stdout ? pendingOut.count : pendingErr.count
-            if pending >= Self.pendingHighWater { return }
+            if !exited && pending >= Self.pendingHighWater { return }
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }

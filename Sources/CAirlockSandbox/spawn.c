@@ -489,6 +489,12 @@ int airlock_make_netns(int *fd_out) {
     return 0;
 }
 
+int airlock_sigchld_ignored(void) {
+    struct sigaction current;
+    if (sigaction(SIGCHLD, NULL, &current) != 0) return 0;
+    return current.sa_handler == SIG_IGN || (current.sa_flags & SA_NOCLDWAIT) != 0;
+}
+
 int airlock_pidfd_open(pid_t pid, int *fd_out) {
     long fd = syscall(SYS_pidfd_open, pid, 0);
     if (fd < 0) return errno;

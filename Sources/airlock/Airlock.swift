@@ -17,6 +17,7 @@ struct Airlock: ParsableCommand {
     static let setupFailureStatus: Int32 = 125
 
     static func main() {
+        Sandbox.ensureStandardDescriptors()
         let arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first == "exec", let options = ExecOptions.fastParse(Array(arguments.dropFirst())) {
             do {

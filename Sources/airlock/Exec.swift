@@ -85,8 +85,9 @@ struct ExecOptions {
 
     func validate() throws {
         if command.isEmpty { throw ValidationError("no command given: use airlock exec [OPTIONS] -- CMD [ARG...]") }
-        if let timeout, !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout must be a positive number of seconds") }
-        if let cpu, !(cpu > 0 && cpu.isFinite) { throw ValidationError("--cpu must be a positive number of seconds") }
+        // At most 1e9 s, as in profiles: larger values would overflow the milliseconds.
+        if let timeout, !(timeout > 0 && timeout <= 1e9) { throw ValidationError("--timeout must be a positive number of seconds, at most 1e9") }
+        if let cpu, !(cpu > 0 && cpu <= 1e9) { throw ValidationError("--cpu must be a positive number of seconds, at most 1e9") }
         if let pids, pids == 0 { throw ValidationError("--pids must be at least 1") }
         if let net, NetworkMode(rawValue: net) == nil { throw ValidationError("--net must be none, loopback or host, not '\(net)'") }
         for entry in env {

@@ -191,6 +191,32 @@
             #expect(!FileManager.default.fileExists(atPath: marker), "the tool ran although its report could not be written")
         }
 
+        @Test func hugeTimeoutsAreUsageErrorsNotCrashes() throws {
+            for flag in ["--timeout", "--cpu"] {
+                let result = try CLI.airlock(["exec", flag, "1e20", "--", "/bin/true"])
+                #expect(result.status == 125, "\(flag): \(result)")
+                #expect(result.stderr.contains(flag), "\(flag): \(result)")
+            }
+        }
+
+        @Test func closedStandardDescriptorsAreNotReusedForTheTool() throws {
+            // Started with stdin and stdout closed, airlock must not hand the tool one of its own
+            // descriptors as stdin, nor let the tool's output land in the report file.
+            let workspace = try CLIWorkspace()
+            defer { workspace.remove() }
+            let report = workspace.file("report.json")
+            let script = "exec <&- >&- ; exec '\(CLI.airlockPath)' exec --report '\(report)' -- /bin/sh -c 'readlink /proc/self/fd/0 >&2; printf INJECTED'"
+            let pid = try CLI.spawn(
+                "/bin/sh", ["-c", script], stdoutPath: workspace.file("out"), stderrPath: workspace.file("err"))
+            let status = CLI.wait(pid, seconds: 60)
+            let stderr = String(decoding: CLI.read(workspace.file("err")) ?? [], as: UTF8.self)
+            #expect(status == 0, "\(stderr)")
+            #expect(stderr.contains("/dev/null"), "\(stderr)")
+            let text = try String(contentsOfFile: report, encoding: .utf8)
+            #expect(text.hasPrefix("{\"outcome\""), "\(text)")
+            #expect(!text.contains("INJECTED"), "\(text)")
+        }
+
         @Test func execHelpIsNotAnError() throws {
             let result = try CLI.airlock(["exec", "--help"])
             #expect(result.status == 0, "\(result)")

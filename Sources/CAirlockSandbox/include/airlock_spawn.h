@@ -132,6 +132,10 @@ int airlock_wait_exec(int32_t *word, int64_t timeout_ns);
 /// Creates an empty network namespace and returns a descriptor for it.
 int airlock_make_netns(int *fd_out);
 
+/// 1 when this process ignores SIGCHLD (or sets SA_NOCLDWAIT): its children would be reaped
+/// by the kernel before their status could be read.
+int airlock_sigchld_ignored(void);
+
 /// Host-side helpers: each returns 0 or an errno.
 int airlock_pidfd_open(pid_t pid, int *fd_out);
 int airlock_pidfd_send_signal(int pidfd, int sig);
