@@ -146,9 +146,14 @@ struct CgroupHost: Sendable {
         }
         if let processes, let parent = pidsParent {
             let dir = version == .v2 && lease.memoryDir != nil ? lease.memoryDir! : "\(parent)/\(name)"
-            if dir == lease.memoryDir || mkdir(dir, 0o755) == 0 {
-                if dir != lease.memoryDir { lease.directories.append(dir) }
-                if Posix.writeText(dir + "/pids.max", "\(processes)") == 0 { lease.pidsDir = dir }
+            let shared = dir == lease.memoryDir
+            if shared || mkdir(dir, 0o755) == 0 {
+                if Posix.writeText(dir + "/pids.max", "\(processes)") == 0 {
+                    lease.pidsDir = dir
+                    if !shared { lease.directories.append(dir) }
+                } else if !shared {
+                    rmdir(dir)  // a pids cgroup without its limit would only be joined, never removed
+                }
             }
         }
         // A cgroup the child cannot join limits nothing: drop it, and the rlimit fallback
