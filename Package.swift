@@ -8,7 +8,10 @@ let package = Package(
         .executable(name: "airlock", targets: ["airlock"]),
         .library(name: "AirlockSandbox", targets: ["AirlockSandbox"]),
     ],
-    dependencies: [.package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
     targets: [
         // Everything that runs between fork and exec, plus thin syscall wrappers.
         .target(
@@ -16,14 +19,27 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
+        // Strict JSON, RFC 8785 canonical JSON and SHA-256: shared by every layer.
+        .target(name: "AirlockCore"),
         .target(
             name: "AirlockSandbox",
-            dependencies: ["CAirlockSandbox"]
+            dependencies: ["AirlockCore", "CAirlockSandbox"]
+        ),
+        // The journal: steps, attempts, decisions and the audit chain, on SQLite through GRDB.
+        .target(
+            name: "AirlockJournal",
+            dependencies: ["AirlockCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The durable-step state machine: keys, intents, receipts, retries, approvals, recovery.
+        .target(
+            name: "AirlockRuntime",
+            dependencies: ["AirlockJournal", "AirlockSandbox"]
         ),
         .executableTarget(
             name: "airlock",
             dependencies: [
                 "AirlockSandbox",
+                "AirlockRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -10,11 +10,16 @@ struct Airlock: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "airlock",
         abstract: "Run AI agents' tool calls in freshly cloned, confined children.",
-        subcommands: [Exec.self, Profiles.self, Doctor.self]
+        subcommands: [
+            Exec.self, Call.self, Runs.self, Steps.self, Resume.self, Approve.self, Deny.self, Resolve.self, Audit.self,
+            Profiles.self, Doctor.self,
+        ]
     )
 
     /// Exit status for Airlock's own failures in `exec` (like timeout(1) and env(1)).
     static let setupFailureStatus: Int32 = 125
+
+    static let journaledCommands: Set<String> = ["call", "runs", "steps", "resume", "approve", "deny", "resolve", "audit"]
 
     static func main() {
         Sandbox.ensureStandardDescriptors()
@@ -44,6 +49,14 @@ struct Airlock: ParsableCommand {
                 let message = fullMessage(for: error)
                 if !message.isEmpty { printError("airlock exec: \(message)") }
                 Glibc.exit(setupFailureStatus)
+            }
+            // The journaled commands' usage errors are 2, as their exit-status contract says.
+            if let first = arguments.first, journaledCommands.contains(first), !(error is ExitCode),
+                exitCode(for: error) != .success
+            {
+                let message = fullMessage(for: error)
+                if !message.isEmpty { printError("airlock \(first): \(message)") }
+                Glibc.exit(JournalExit.usage)
             }
             exit(withError: error)
         }

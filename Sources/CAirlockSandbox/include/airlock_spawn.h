@@ -142,6 +142,10 @@ int airlock_pidfd_send_signal(int pidfd, int sig);
 int airlock_pipe_cloexec(int fds[2]);
 int airlock_set_nonblocking(int fd);
 int airlock_eventfd(int *fd_out);
+/// An anonymous, close-on-exec memory file (for a tool's effects on descriptor 3).
+int airlock_memfd(const char *name, int *fd_out);
+/// Fills `buf` with `len` bytes from the kernel's random generator.
+int airlock_random(void *buf, size_t len);
 
 /// Landlock (parent side): the ABI version (0 when unavailable), a ruleset, its rules.
 int airlock_landlock_abi(void);

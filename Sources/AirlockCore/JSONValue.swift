@@ -566,7 +566,7 @@ extension JSONValue {
     }
 
     /// Writes `string` quoted, escaping `"`, `\` and control characters only.
-    static func writeString(_ string: String, to output: inout String) {
+    public static func writeString(_ string: String, to output: inout String) {
         output.append("\"")
         var pendingStart = string.unicodeScalars.startIndex
         let scalars = string.unicodeScalars

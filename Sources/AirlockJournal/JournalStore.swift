@@ -1,0 +1,60 @@
+import AirlockCore
+
+/// The operations of one write transaction. A store runs the Runtime's closure inside a
+/// transaction and commits it (or rolls it back when the closure throws) before answering.
+public protocol JournalTransaction {
+    func step(id: String) throws -> StepRecord?
+    func step(key: String) throws -> StepRecord?
+    /// Creates the run if it does not exist yet; touches its `updatedAt` otherwise.
+    func touchRun(id: String, at: Int64) throws
+    func insertStep(_ step: StepRecord) throws
+    func updateStep(_ step: StepRecord) throws
+    func insertAttempt(_ attempt: AttemptRecord) throws
+    func updateAttempt(_ attempt: AttemptRecord) throws
+    func attempts(stepId: String) throws -> [AttemptRecord]
+    /// Stores the decision and returns its id.
+    @discardableResult func insertDecision(_ decision: DecisionRecord) throws -> Int64
+    func decisions(stepId: String) throws -> [DecisionRecord]
+    /// Appends an event to the hash-chained audit log in this transaction.
+    func appendAudit(kind: String, at: Int64, event: JSONObject) throws
+}
+
+/// Which steps a listing wants.
+public struct StepFilter: Sendable, Equatable {
+    public var states: [StepState]
+    public var runId: String?
+    public var limit: Int?
+
+    public init(states: [StepState] = [], runId: String? = nil, limit: Int? = nil) {
+        self.states = states
+        self.runId = runId
+        self.limit = limit
+    }
+}
+
+/// Where steps, attempts, decisions and the audit chain live. SQLite is the embedded store; a
+/// shared PostgreSQL store can implement the same protocol.
+public protocol JournalStore: Sendable {
+    var durability: Durability { get }
+
+    /// Runs `body` in a write transaction and commits it before returning. Concurrent writers
+    /// may share one commit (group commit); a closure that throws rolls back only its own work.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any JournalTransaction) throws -> T) async throws -> T
+
+    /// `write` for callers on their own thread (the CLI).
+    func writeBlocking<T: Sendable>(_ body: @escaping @Sendable (any JournalTransaction) throws -> T) throws -> T
+
+    func step(idOrKey: String) throws -> StepRecord?
+    func steps(_ filter: StepFilter) throws -> [StepRecord]
+    /// Steps that recovery must look at: `pending`, `started`, and approved `awaiting_approval`.
+    func unfinishedSteps() throws -> [StepRecord]
+    func attempts(stepId: String) throws -> [AttemptRecord]
+    func decisions(stepId: String) throws -> [DecisionRecord]
+    func runs(limit: Int?) throws -> [RunSummary]
+    func run(id: String) throws -> RunSummary?
+
+    /// Calls `body` with each audit entry in order, in batches, without loading them all.
+    func forEachAuditEntry(_ body: (AuditEntry) throws -> Void) throws
+    /// Recomputes the hash chain and checks it against the stored head.
+    func verifyAudit() throws -> AuditVerification
+}

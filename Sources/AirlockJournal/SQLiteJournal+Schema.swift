@@ -1,0 +1,347 @@
+import AirlockCore
+import GRDB
+
+extension SQLiteJournal {
+    /// The journal's migrations, applied in order on open; never edit one that has shipped.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                    INSERT INTO meta (key, value) VALUES ('format', '\(format)');
+                    INSERT INTO meta (key, value) VALUES ('audit_head_seq', '0');
+                    INSERT INTO meta (key, value) VALUES ('audit_head_hash', '\(AuditChain.genesis)');
+                    CREATE TABLE runs (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE steps (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        run_id TEXT NOT NULL REFERENCES runs(id),
+                        idem_key TEXT NOT NULL UNIQUE,
+                        tool TEXT NOT NULL,
+                        tool_version TEXT NOT NULL,
+                        tool_digest TEXT NOT NULL,
+                        effect TEXT NOT NULL,
+                        input TEXT NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        spec TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        attempt INTEGER NOT NULL,
+                        owner TEXT,
+                        result TEXT,
+                        error TEXT,
+                        next_attempt_at INTEGER,
+                        created_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX steps_by_run ON steps (run_id, created_at);
+                    CREATE INDEX steps_by_state ON steps (state, created_at);
+                    CREATE TABLE attempts (
+                        step_id TEXT NOT NULL REFERENCES steps(id),
+                        attempt INTEGER NOT NULL,
+                        owner TEXT NOT NULL,
+                        started_at INTEGER NOT NULL,
+                        ended_at INTEGER,
+                        receipt TEXT,
+                        PRIMARY KEY (step_id, attempt)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE decisions (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        step_id TEXT NOT NULL REFERENCES steps(id),
+                        kind TEXT NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        by TEXT NOT NULL,
+                        reason TEXT,
+                        at INTEGER NOT NULL,
+                        expires_at INTEGER,
+                        detail TEXT
+                    );
+                    CREATE INDEX decisions_by_step ON decisions (step_id, id);
+                    CREATE TABLE audit (
+                        seq INTEGER PRIMARY KEY,
+                        entry TEXT NOT NULL,
+                        hash TEXT NOT NULL
+                    );
+                    """)
+        }
+        return migrator
+    }
+}
+
+// MARK: - Rows
+
+extension StepRecord {
+    init(row: Row) throws {
+        func json(_ column: String) throws -> JSONValue? {
+            guard let text: String = row[column] else { return nil }
+            do {
+                return try JSONValue.parse(text)
+            } catch {
+                throw JournalError(.badRecord, "step \(row["id"] as String? ?? "?"): column \(column) is not JSON: \(error)")
+            }
+        }
+        let stateText: String = row["state"]
+        let effectText: String = row["effect"]
+        guard let state = StepState(rawValue: stateText) else {
+            throw JournalError(.badRecord, "step \(row["id"] as String? ?? "?") has an unknown state '\(stateText)'")
+        }
+        guard let effect = EffectClass(rawValue: effectText) else {
+            throw JournalError(.badRecord, "step \(row["id"] as String? ?? "?") has an unknown effect class '\(effectText)'")
+        }
+        self.init(
+            id: row["id"], runId: row["run_id"], key: row["idem_key"], tool: row["tool"],
+            toolVersion: row["tool_version"], toolDigest: row["tool_digest"], effect: effect, input: row["input"],
+            fingerprint: row["fingerprint"], spec: try json("spec") ?? .null, state: state, attempt: row["attempt"],
+            owner: row["owner"], result: try json("result"), error: try json("error"),
+            nextAttemptAt: row["next_attempt_at"], createdAt: row["created_at"], updatedAt: row["updated_at"])
+    }
+}
+
+extension AttemptRecord {
+    init(row: Row) throws {
+        var receipt: JSONValue?
+        if let text: String = row["receipt"] {
+            do {
+                receipt = try JSONValue.parse(text)
+            } catch {
+                throw JournalError(.badRecord, "attempt \(row["attempt"] as Int? ?? 0) of step \(row["step_id"] as String? ?? "?"): receipt is not JSON")
+            }
+        }
+        self.init(
+            stepId: row["step_id"], attempt: row["attempt"], owner: row["owner"], startedAt: row["started_at"],
+            endedAt: row["ended_at"], receipt: receipt)
+    }
+}
+
+extension DecisionRecord {
+    init(row: Row) throws {
+        let kindText: String = row["kind"]
+        guard let kind = Kind(rawValue: kindText) else {
+            throw JournalError(.badRecord, "decision \(row["id"] as Int64? ?? 0) has an unknown kind '\(kindText)'")
+        }
+        var detail: JSONValue?
+        if let text: String = row["detail"] { detail = try? JSONValue.parse(text) }
+        self.init(
+            id: row["id"], stepId: row["step_id"], kind: kind, fingerprint: row["fingerprint"], by: row["by"],
+            reason: row["reason"], at: row["at"], expiresAt: row["expires_at"], detail: detail)
+    }
+}
+
+/// Optional JSON as column text.
+func columnText(_ value: JSONValue?) -> String? {
+    guard let value else { return nil }
+    return value.serialized()
+}
+
+// MARK: - Transactions
+
+/// `JournalTransaction` over one GRDB connection inside the group committer's transaction.
+struct SQLiteTransaction: JournalTransaction {
+    let db: Database
+
+    func step(id: String) throws -> StepRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM steps WHERE id = ?", arguments: [id]).map(StepRecord.init(row:))
+    }
+
+    func step(key: String) throws -> StepRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM steps WHERE idem_key = ?", arguments: [key]).map(StepRecord.init(row:))
+    }
+
+    func touchRun(id: String, at: Int64) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO runs (id, created_at, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at
+                """,
+            arguments: [id, at, at])
+    }
+
+    func insertStep(_ s: StepRecord) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO steps (id, run_id, idem_key, tool, tool_version, tool_digest, effect, input, fingerprint,
+                    spec, state, attempt, owner, result, error, next_attempt_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                s.id, s.runId, s.key, s.tool, s.toolVersion, s.toolDigest, s.effect.rawValue, s.input, s.fingerprint,
+                s.spec.serialized(), s.state.rawValue, s.attempt, s.owner, columnText(s.result), columnText(s.error),
+                s.nextAttemptAt, s.createdAt, s.updatedAt,
+            ])
+    }
+
+    func updateStep(_ s: StepRecord) throws {
+        try db.execute(
+            sql: """
+                UPDATE steps SET state = ?, attempt = ?, owner = ?, result = ?, error = ?, next_attempt_at = ?,
+                    updated_at = ? WHERE id = ?
+                """,
+            arguments: [
+                s.state.rawValue, s.attempt, s.owner, columnText(s.result), columnText(s.error), s.nextAttemptAt,
+                s.updatedAt, s.id,
+            ])
+        if db.changesCount != 1 { throw JournalError(.notFound, "no step \(s.id) to update") }
+    }
+
+    func insertAttempt(_ a: AttemptRecord) throws {
+        try db.execute(
+            sql: "INSERT INTO attempts (step_id, attempt, owner, started_at, ended_at, receipt) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [a.stepId, a.attempt, a.owner, a.startedAt, a.endedAt, columnText(a.receipt)])
+    }
+
+    func updateAttempt(_ a: AttemptRecord) throws {
+        try db.execute(
+            sql: "UPDATE attempts SET owner = ?, ended_at = ?, receipt = ? WHERE step_id = ? AND attempt = ?",
+            arguments: [a.owner, a.endedAt, columnText(a.receipt), a.stepId, a.attempt])
+        if db.changesCount != 1 { throw JournalError(.notFound, "no attempt \(a.attempt) of step \(a.stepId) to update") }
+    }
+
+    func attempts(stepId: String) throws -> [AttemptRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE step_id = ? ORDER BY attempt", arguments: [stepId])
+            .map(AttemptRecord.init(row:))
+    }
+
+    func insertDecision(_ d: DecisionRecord) throws -> Int64 {
+        try db.execute(
+            sql: "INSERT INTO decisions (step_id, kind, fingerprint, by, reason, at, expires_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [d.stepId, d.kind.rawValue, d.fingerprint, d.by, d.reason, d.at, d.expiresAt, columnText(d.detail)])
+        return db.lastInsertedRowID
+    }
+
+    func decisions(stepId: String) throws -> [DecisionRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM decisions WHERE step_id = ? ORDER BY id", arguments: [stepId])
+            .map(DecisionRecord.init(row:))
+    }
+
+    func appendAudit(kind: String, at: Int64, event: JSONObject) throws {
+        let seqText = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'audit_head_seq'") ?? "0"
+        let prev = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'audit_head_hash'") ?? AuditChain.genesis
+        let seq = (Int64(seqText) ?? 0) + 1
+        let link = try AuditChain.link(seq: seq, prev: prev, at: at, kind: kind, event: event)
+        try db.execute(sql: "INSERT INTO audit (seq, entry, hash) VALUES (?, ?, ?)", arguments: [seq, link.entry, link.hash])
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'audit_head_seq'", arguments: [String(seq)])
+        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'audit_head_hash'", arguments: [link.hash])
+    }
+}
+
+// MARK: - Reads
+
+extension SQLiteJournal {
+    public func step(idOrKey: String) throws -> StepRecord? {
+        try reading { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM steps WHERE id = ? OR idem_key = ? ORDER BY id = ? DESC LIMIT 1", arguments: [idOrKey, idOrKey, idOrKey])
+                .map(StepRecord.init(row:))
+        }
+    }
+
+    public func steps(_ filter: StepFilter) throws -> [StepRecord] {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if !filter.states.isEmpty {
+            clauses.append("state IN (\(filter.states.map { _ in "?" }.joined(separator: ",")))")
+            for state in filter.states { _ = arguments.append(contentsOf: [state.rawValue]) }
+        }
+        if let run = filter.runId {
+            clauses.append("run_id = ?")
+            _ = arguments.append(contentsOf: [run])
+        }
+        var sql = "SELECT * FROM steps"
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        sql += " ORDER BY created_at, rowid"
+        if let limit = filter.limit { sql += " LIMIT \(max(0, limit))" }
+        let finalSQL = sql
+        let finalArguments = arguments
+        return try reading { db in
+            try Row.fetchAll(db, sql: finalSQL, arguments: finalArguments).map(StepRecord.init(row:))
+        }
+    }
+
+    public func unfinishedSteps() throws -> [StepRecord] {
+        try reading { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM steps WHERE state IN ('pending', 'started', 'awaiting_approval') ORDER BY state, created_at"
+            ).map(StepRecord.init(row:))
+        }
+    }
+
+    public func attempts(stepId: String) throws -> [AttemptRecord] {
+        try reading { db in try SQLiteTransaction(db: db).attempts(stepId: stepId) }
+    }
+
+    public func decisions(stepId: String) throws -> [DecisionRecord] {
+        try reading { db in try SQLiteTransaction(db: db).decisions(stepId: stepId) }
+    }
+
+    public func runs(limit: Int?) throws -> [RunSummary] {
+        try reading { db in
+            var sql = "SELECT id FROM runs ORDER BY updated_at DESC, id"
+            if let limit { sql += " LIMIT \(max(0, limit))" }
+            return try String.fetchAll(db, sql: sql).compactMap { try Self.summary(db, id: $0) }
+        }
+    }
+
+    public func run(id: String) throws -> RunSummary? {
+        try reading { db in try Self.summary(db, id: id) }
+    }
+
+    private static func summary(_ db: Database, id: String) throws -> RunSummary? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]) else { return nil }
+        var counts: [StepState: Int] = [:]
+        for count in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM steps WHERE run_id = ? GROUP BY state", arguments: [id]) {
+            if let state = StepState(rawValue: count["state"]) { counts[state] = count["n"] }
+        }
+        return RunSummary(id: id, createdAt: row["created_at"], updatedAt: row["updated_at"], counts: counts)
+    }
+
+    public func forEachAuditEntry(_ body: (AuditEntry) throws -> Void) throws {
+        var after: Int64 = 0
+        while true {
+            let batch = try reading { db in
+                try Row.fetchAll(db, sql: "SELECT seq, entry, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT 1000", arguments: [after])
+                    .map { AuditEntry(seq: $0["seq"], entry: $0["entry"], hash: $0["hash"]) }
+            }
+            if batch.isEmpty { return }
+            for entry in batch { try body(entry) }
+            after = batch.last!.seq
+        }
+    }
+
+    public func verifyAudit() throws -> AuditVerification {
+        let head = try reading { db -> (Int64, String) in
+            let seq = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'audit_head_seq'").flatMap { Int64($0) } ?? -1
+            let hash = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'audit_head_hash'") ?? ""
+            return (seq, hash)
+        }
+        var verifier = AuditChain.Verifier()
+        var receipts: [(seq: Int64, step: String, attempt: Int, sha: String)] = []
+        try forEachAuditEntry { entry in
+            verifier.check(entry)
+            if verifier.firstBad == nil, let receipt = verifier.lastReceiptLink {
+                receipts.append((entry.seq, receipt.step, receipt.attempt, receipt.sha256))
+            }
+        }
+        if verifier.firstBad == nil {
+            verifier.checkHead(seq: head.0, hash: head.1)
+        }
+        // Receipts are linked to the chain by their digest: an edited receipt breaks the link.
+        if verifier.firstBad == nil {
+            for link in receipts {
+                let text = try reading { db in
+                    try String.fetchOne(db, sql: "SELECT receipt FROM attempts WHERE step_id = ? AND attempt = ?", arguments: [link.step, link.attempt])
+                }
+                guard let text else {
+                    verifier.firstBad = (link.seq, "the receipt it records (step \(link.step), attempt \(link.attempt)) is missing from the journal")
+                    break
+                }
+                if AuditChain.sha256(text) != link.sha {
+                    verifier.firstBad = (link.seq, "the receipt it records (step \(link.step), attempt \(link.attempt)) was edited after it was committed")
+                    break
+                }
+            }
+        }
+        return AuditVerification(entries: verifier.count, headHash: verifier.previous, firstBad: verifier.firstBad)
+    }
+}

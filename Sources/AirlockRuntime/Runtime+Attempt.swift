@@ -1,0 +1,241 @@
+import AirlockJournal
+import AirlockSandbox
+import CAirlockSandbox
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What one attempt's child did, before it is judged.
+struct Execution: Sendable {
+    var report: SandboxReport?
+    /// Why the child never ran (host-side failure: profile, changed executable, ...).
+    var hostFailure: String?
+    var effects: [JSONValue] = []
+    var startedAt: Int64
+    var endedAt: Int64
+}
+
+/// Whether an attempt ends the step or another follows.
+enum RetryDecision: Sendable {
+    case succeeded
+    case final(String)
+    case retry(delayMs: UInt64, reason: String)
+}
+
+extension Runtime {
+    // MARK: - Attempts
+
+    /// Runs attempts of a step whose intent is committed, until one ends the step.
+    func runAttempts(_ claimed: StepRecord) async throws -> CallAnswer {
+        var step = claimed
+        let spec = try ToolSpec(json: step.spec)
+        while true {
+            CrashPoint.afterIntent.hit()
+            let execution = await execute(spec, step: step, argv: spec.command)
+            CrashPoint.afterChild.hit()
+            let decision = Self.decide(spec, attempt: step.attempt, execution)
+            let receipt = Self.receipt(step: step, execution: execution, decision: decision)
+            let owned = step
+            step = try await journal.write { tx -> StepRecord in
+                let now = nowMs()
+                guard var current = try tx.step(id: owned.id), current.state == .started, current.owner == self.host.id,
+                    current.attempt == owned.attempt
+                else {
+                    throw RuntimeError(.invalidState, "step \(owned.id) changed hands while attempt \(owned.attempt) ran")
+                }
+                try self.closeAttempt(tx, current, now: now, receipt: receipt)
+                switch decision {
+                case .succeeded:
+                    current.state = .succeeded
+                    current.owner = nil
+                    current.result = receipt["result"] ?? .null
+                    current.error = nil
+                case .final(let reason):
+                    current.state = .failed
+                    current.owner = nil
+                    current.error = Self.failure(execution, reason: reason)
+                case .retry(let delay, _):
+                    current.state = .pending
+                    current.nextAttemptAt = now + Int64(delay)
+                    current.error = Self.failure(execution, reason: "attempt \(current.attempt) failed; retrying")
+                }
+                current.updatedAt = now
+                try tx.updateStep(current)
+                return current
+            }
+            CrashPoint.afterReceipt.hit()
+            switch decision {
+            case .succeeded:
+                return CallAnswer(status: .succeeded, step: step, replayed: false, receipt: receipt, message: "step \(step.id) succeeded")
+            case .final(let reason):
+                return CallAnswer(status: .failed, step: step, replayed: false, receipt: receipt, message: "step \(step.id) failed: \(reason)")
+            case .retry(let delay, _):
+                try? await Task.sleep(nanoseconds: delay * 1_000_000)
+                let waiting = step
+                let next = try await journal.write { tx -> StepRecord? in
+                    guard var current = try tx.step(id: waiting.id), current.state == .pending, current.owner == self.host.id else {
+                        return nil
+                    }
+                    try self.startAttempt(tx, &current, now: nowMs())
+                    return current
+                }
+                guard let next else {
+                    let current = try journal.step(idOrKey: waiting.id) ?? waiting
+                    return CallAnswer(status: .inProgress, step: current, replayed: false, receipt: receipt, message: "step \(current.id) was taken over before its next attempt")
+                }
+                step = next
+            }
+        }
+    }
+
+    /// Runs `argv` for the step in the sandbox. Never throws: every failure becomes part of the receipt.
+    func execute(_ spec: ToolSpec, step: StepRecord, argv: [String]) async -> Execution {
+        let started = nowMs()
+        var execution = Execution(startedAt: started, endedAt: started)
+        let profile: Profile
+        do {
+            profile = try spec.resolvedProfile()
+            let current = try Executable.resolve(argv[0], environment: Sandbox.processEnvironment())
+            if argv == spec.command {
+                let digest = try Executable.digest(path: current)
+                if digest != spec.digest {
+                    execution.hostFailure = "the executable \(current) changed since the step was created (digest \(digest.prefix(12))…, expected \(spec.digest.prefix(12))…); not run"
+                    execution.endedAt = nowMs()
+                    return execution
+                }
+            }
+        } catch {
+            execution.hostFailure = "\(error)"
+            execution.endedAt = nowMs()
+            return execution
+        }
+        let host = Sandbox.processEnvironment()
+        var extra: [String: String] = [
+            "AIRLOCK_IDEMPOTENCY_KEY": step.key, "AIRLOCK_RUN_ID": step.runId, "AIRLOCK_STEP_ID": step.id,
+            "AIRLOCK_ATTEMPT": String(step.attempt),
+        ]
+        for name in spec.env { if let value = host[name] { extra[name] = value } }
+        var effects: Int32 = -1
+        if airlock_memfd("airlock-effects", &effects) != 0 { effects = -1 }
+        defer { if effects >= 0 { close(effects) } }
+        let request = SandboxRequest(
+            argv: argv, profile: profile, hostEnvironment: host, extraEnvironment: extra,
+            stdin: .bytes(Array(step.input.utf8)), stdout: .capture, stderr: .capture,
+            extraDescriptors: effects >= 0 ? [3: effects] : [:])
+        do {
+            execution.report = try await Sandbox.run(request)
+        } catch {
+            execution.hostFailure = "\(error)"
+        }
+        if effects >= 0 { execution.effects = Self.readEffects(effects) }
+        execution.endedAt = nowMs()
+        return execution
+    }
+
+    /// The effects the tool reported on descriptor 3: one JSON object per line. Lines that are
+    /// not such objects are kept as `{"malformed": ...}`, never trusted.
+    static func readEffects(_ fd: Int32) -> [JSONValue] {
+        let cap = 1 << 20
+        var bytes = [UInt8](repeating: 0, count: cap)
+        var count = 0
+        while count < cap {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + count, cap - count, off_t(count)) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            count += n
+        }
+        var effects: [JSONValue] = []
+        for line in bytes[0..<count].split(separator: UInt8(ascii: "\n")) where effects.count < 1000 {
+            let text = String(decoding: line, as: UTF8.self)
+            if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+            if case .object(let object)? = try? JSONValue.parse(text), object["kind"]?.stringValue != nil {
+                var effect: JSONObject = [:]
+                for field in ["kind", "target", "externalId"] {
+                    if let value = object[field]?.stringValue { effect[field] = .string(value) }
+                }
+                effects.append(.object(effect))
+            } else {
+                effects.append(["malformed": .string(String(text.prefix(200)))])
+            }
+        }
+        if count == cap { effects.append(["malformed": "effects beyond 1 MiB were dropped"]) }
+        return effects
+    }
+
+    // MARK: - Judging an attempt
+
+    /// Success, a final failure, or another attempt, by the tool's retry policy.
+    static func decide(_ spec: ToolSpec, attempt: Int, _ execution: Execution) -> RetryDecision {
+        guard let report = execution.report else { return .final(execution.hostFailure ?? "the sandbox failed") }
+        if report.outcome == .exited && report.exitCode == 0 { return .succeeded }
+        let what = report.outcome == .exited ? "exit code \(report.exitCode ?? -1)" : report.outcome.rawValue
+        if attempt >= spec.retry.maxAttempts {
+            return .final(spec.retry.maxAttempts > 1 ? "\(what) on the last of \(spec.retry.maxAttempts) attempts" : what)
+        }
+        switch report.outcome {
+        case .setupFailed: return .final("\(what): the sandbox could not be set up; not retried")
+        case .syscallBlocked: return .final("\(what): it would be blocked again; not retried")
+        default: break
+        }
+        if report.outcome == .exited, let code = report.exitCode, spec.retry.nonRetryableExitCodes.contains(code) {
+            return .final("\(what), declared not retryable")
+        }
+        if spec.effect == .nonIdempotent {
+            guard report.outcome == .exited, let code = report.exitCode, spec.noEffectExitCodes.contains(code) else {
+                return .final("\(what); a non-idempotent tool is retried only on an exit code it declares as failed before any effect")
+            }
+        }
+        let delay = spec.retry.delayMs(beforeAttempt: attempt + 1, random: RandomID.unit())
+        return .retry(delayMs: delay, reason: "\(what); attempt \(attempt + 1) of \(spec.retry.maxAttempts) in \(delay) ms")
+    }
+
+    /// The step's error for a failed attempt.
+    static func failure(_ execution: Execution, reason: String) -> JSONValue {
+        var error: JSONObject = ["code": .string(execution.report?.outcome.rawValue ?? "host_failure"), "message": .string(reason)]
+        if let report = execution.report {
+            if let code = report.exitCode { error["exitCode"] = .number(JSONNumber(Int(code))) }
+            if let tail = stderrTail(report) { error["stderrTail"] = .string(tail) }
+        }
+        return .object(error)
+    }
+
+    static func stderrTail(_ report: SandboxReport) -> String? {
+        guard !report.stderr.isEmpty else { return nil }
+        return String(decoding: report.stderr.suffix(2048), as: UTF8.self)
+    }
+
+    /// The receipt of an attempt: what the sandbox saw, digests of the output, the effects,
+    /// the result, and the retry decision.
+    static func receipt(step: StepRecord, execution: Execution, decision: RetryDecision) -> JSONValue {
+        var receipt: JSONObject = [
+            "attempt": .number(JSONNumber(step.attempt)),
+            "startedAt": .number(JSONNumber(execution.startedAt)), "endedAt": .number(JSONNumber(execution.endedAt)),
+        ]
+        if let report = execution.report {
+            for member in report.json.objectValue ?? [:] { receipt[member.key] = member.value }
+            receipt["stdoutSha256"] = .string(SHA256Digest.hex(of: SHA256Digest.hash(report.stdout)))
+            receipt["stderrSha256"] = .string(SHA256Digest.hex(of: SHA256Digest.hash(report.stderr)))
+            if let tail = stderrTail(report) { receipt["stderrTail"] = .string(tail) }
+            if case .succeeded = decision { receipt["result"] = result(of: report.stdout) }
+        } else {
+            receipt["outcome"] = "host_failure"
+            receipt["hostFailure"] = .string(execution.hostFailure ?? "unknown")
+        }
+        receipt["effects"] = .array(execution.effects)
+        switch decision {
+        case .succeeded: receipt["retry"] = ["decision": "none", "reason": "succeeded"]
+        case .final(let reason): receipt["retry"] = ["decision": "final", "reason": .string(reason)]
+        case .retry(let delay, let reason):
+            receipt["retry"] = ["decision": "retry", "reason": .string(reason), "delayMs": .number(JSONNumber(UInt64(delay)))]
+        }
+        return .object(receipt)
+    }
+
+    /// A tool's result: its stdout as JSON when it is JSON, else as text.
+    static func result(of stdout: [UInt8]) -> JSONValue {
+        let text = String(decoding: stdout, as: UTF8.self)
+        if let value = try? JSONValue.parse(text) { return value }
+        return .string(text)
+    }
+}

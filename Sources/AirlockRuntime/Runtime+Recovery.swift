@@ -1,0 +1,122 @@
+import AirlockJournal
+import AirlockSandbox
+
+/// What recovery did with one step.
+public struct RecoveryItem: Sendable {
+    public var stepId: String
+    /// `ran` (a new attempt, or an approved step), `in_doubt`, `reconciled`, `skipped` (a live
+    /// host holds it, or it still waits for approval).
+    public var action: String
+    public var answer: CallAnswer
+
+    public init(stepId: String, action: String, answer: CallAnswer) {
+        self.stepId = stepId
+        self.action = action
+        self.answer = answer
+    }
+}
+
+extension Runtime {
+    // MARK: - Recovery
+
+    /// Recovery of the steps other hosts left unfinished (all runs, or one): steps of dead hosts
+    /// are re-run when their tool is safe to re-run and put in doubt otherwise (with the tool's
+    /// reconcile probe, when it has one); pending retries and approved steps run.
+    public func resume(run: String? = nil) async throws -> [RecoveryItem] {
+        var items: [RecoveryItem] = []
+        for candidate in try journal.unfinishedSteps() where run == nil || candidate.runId == run {
+            let id = candidate.id
+            let claim = try await journal.write { tx -> Claim? in
+                guard let step = try tx.step(id: id) else { return nil }
+                switch step.state {
+                case .started, .pending, .awaitingApproval:
+                    return try self.claim(tx, step, now: nowMs())
+                case .inDoubt:
+                    return (try? ToolSpec(json: step.spec))?.reconcile != nil ? .probe(step) : nil
+                case .succeeded, .failed:
+                    return nil
+                }
+            }
+            guard let claim else { continue }
+            if case .run(let step) = claim, let wait = step.nextAttemptAt.map({ $0 - nowMs() }), wait > 0 {
+                try? await Task.sleep(nanoseconds: UInt64(wait) * 1_000_000)
+            }
+            let answer = try await carryOut(claim)
+            let action: String
+            switch (claim, answer.status) {
+            case (.run, _): action = "ran"
+            case (.probe, .inDoubt): action = "in_doubt"
+            case (.probe, _): action = "reconciled"
+            case (.answer, .inDoubt): action = "in_doubt"
+            default: action = "skipped"
+            }
+            items.append(RecoveryItem(stepId: id, action: action, answer: answer))
+        }
+        // In-doubt steps whose tool has a probe get asked again.
+        for candidate in try journal.steps(StepFilter(states: [.inDoubt], runId: run))
+        where !items.contains(where: { $0.stepId == candidate.id }) && (try? ToolSpec(json: candidate.spec))?.reconcile != nil {
+            let answer = try await reconcile(candidate)
+            items.append(RecoveryItem(stepId: candidate.id, action: answer.status == .inDoubt ? "in_doubt" : "reconciled", answer: answer))
+        }
+        return items
+    }
+
+    /// Runs an in-doubt step's reconcile probe and records its answer. `{"happened": true,
+    /// "result": ...}` finishes the step as succeeded; `{"happened": false}` starts a new attempt;
+    /// anything else leaves it in doubt.
+    func reconcile(_ inDoubt: StepRecord) async throws -> CallAnswer {
+        let spec = try ToolSpec(json: inDoubt.spec)
+        guard let probe = spec.reconcile, !probe.isEmpty else {
+            return CallAnswer(status: .inDoubt, step: inDoubt, replayed: false, receipt: nil, message: inDoubtMessage(inDoubt))
+        }
+        let execution = await execute(spec, step: inDoubt, argv: probe)
+        var finding: JSONObject = ["probe": .array(probe.map { .string($0) })]
+        var happened: Bool?
+        var result: JSONValue = .null
+        if let report = execution.report {
+            finding["outcome"] = .string(report.outcome.rawValue)
+            if let code = report.exitCode { finding["exitCode"] = .number(JSONNumber(Int(code))) }
+            if report.outcome == .exited, report.exitCode == 0,
+                case .object(let answer)? = try? JSONValue.parse(String(decoding: report.stdout, as: UTF8.self))
+            {
+                happened = answer["happened"]?.boolValue
+                result = answer["result"] ?? .null
+                finding["answer"] = .object(answer)
+            }
+        } else {
+            finding["hostFailure"] = .string(execution.hostFailure ?? "unknown")
+        }
+        let verdict = happened
+        let recorded = result
+        let record = finding
+        let id = inDoubt.id
+        let claim = try await journal.write { tx -> Claim in
+            let now = nowMs()
+            guard var step = try tx.step(id: id), step.state == .inDoubt else {
+                let current = try tx.step(id: id) ?? inDoubt
+                return .answer(self.answer(tx, current, status: .inDoubt, replayed: true, message: "step \(id) is no longer in doubt"))
+            }
+            try tx.insertDecision(DecisionRecord(
+                stepId: id, kind: .reconcile, fingerprint: step.fingerprint, by: "reconcile-probe", reason: nil, at: now,
+                detail: .object(record)))
+            var event: JSONObject = ["run": .string(step.runId), "step": .string(id), "fingerprint": .string(step.fingerprint)]
+            event["happened"] = verdict.map { .bool($0) } ?? .null
+            try tx.appendAudit(kind: "reconcile", at: now, event: event)
+            switch verdict {
+            case true?:
+                step.state = .succeeded
+                step.result = recorded
+                step.error = nil
+                step.updatedAt = now
+                try tx.updateStep(step)
+                return .answer(self.answer(tx, step, status: .succeeded, replayed: false, message: "step \(id): the reconcile probe found that the effect happened; recorded as succeeded"))
+            case false?:
+                try self.startAttempt(tx, &step, now: now)
+                return .run(step)
+            case nil:
+                return .answer(self.answer(tx, step, status: .inDoubt, replayed: false, message: self.inDoubtMessage(step) + " (its reconcile probe gave no answer)"))
+            }
+        }
+        return try await carryOut(claim)
+    }
+}
