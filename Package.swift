@@ -52,6 +52,12 @@ let package = Package(
             dependencies: ["AirlockSandbox"],
             exclude: ["Hostile", "CLI"]
         ),
+        .testTarget(
+            name: "AirlockRuntimeTests",
+            dependencies: [
+                "AirlockRuntime", "AirlockJournal", "AirlockSandbox", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -37,9 +37,13 @@ public final class SQLiteJournal: JournalStore {
         }
         let database: DatabaseQueue
         do {
-            database = try DatabaseQueue(path: path, configuration: Self.configuration(durability))
+            // Look before writing anything: switching a foreign database to WAL would change it.
+            var inspect = Configuration()
+            inspect.readonly = true
+            inspect.busyMode = .timeout(30)
+            let inspector = try DatabaseQueue(path: path, configuration: inspect)
             let migrator = Self.migrator
-            try database.read { db in
+            try inspector.read { db in
                 guard try db.tableExists("meta"),
                     try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format'") == Self.format
                 else {
@@ -49,9 +53,14 @@ public final class SQLiteJournal: JournalStore {
                     throw JournalError(.tooNew, "the journal \(path) was written by a newer Airlock; upgrade before using it")
                 }
             }
+            try inspector.close()
+            database = try DatabaseQueue(path: path, configuration: Self.configuration(durability))
             if try database.read({ try !migrator.hasCompletedMigrations($0) }) {
                 try migrator.migrate(database)
             }
+            // After GRDB's own WAL set-up, which chooses NORMAL: the one connection keeps it.
+            let synchronous = durability == .power ? "FULL" : "NORMAL"
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = \(synchronous)") }
         } catch {
             throw Self.mapped(error, path: path)
         }
@@ -65,10 +74,6 @@ public final class SQLiteJournal: JournalStore {
         // Other hosts' processes share the file: wait for their commits instead of failing.
         config.busyMode = .timeout(30)
         config.label = "airlock.journal"
-        let synchronous = durability == .power ? "FULL" : "NORMAL"
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
-        }
         return config
     }
 
