@@ -87,7 +87,7 @@ public final class SQLiteJournal: JournalStore {
         guard fd >= 0 else {
             throw JournalError(.cannotOpen, "cannot create the journal \(path): \(String(cString: strerror(errno)))")
         }
-        close(fd)
+        Glibc.close(fd)
         do {
             var config = configuration(.power)
             config.journalMode = .default
@@ -122,7 +122,7 @@ public final class SQLiteJournal: JournalStore {
         guard fd >= 0 else {
             throw JournalError(.cannotOpen, "cannot open the journal \(path): \(String(cString: strerror(errno)))")
         }
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         var header = [UInt8](repeating: 0, count: 100)
         let n = header.withUnsafeMutableBytes { read(fd, $0.baseAddress, 100) }
         let magic = Array("SQLite format 3".utf8) + [0]
@@ -148,7 +148,7 @@ public final class SQLiteJournal: JournalStore {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd >= 0 {
             fsync(fd)
-            close(fd)
+            Glibc.close(fd)
         }
     }
 
@@ -198,6 +198,15 @@ public final class SQLiteJournal: JournalStore {
         done.wait()
         let result = box.withLock { $0 }!
         return try result.mapError { Self.mapped($0, path: path) }.get()
+    }
+
+    /// Checkpoints the WAL into the journal file and closes it; later calls fail.
+    public func close() throws {
+        do {
+            try database.close()
+        } catch {
+            throw Self.mapped(error, path: path)
+        }
     }
 
     /// Commits written so far (and batches shared with other callers).

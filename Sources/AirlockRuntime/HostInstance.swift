@@ -27,14 +27,34 @@ public final class HostInstance: Sendable {
         let name = String(decoding: hostname.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }.prefix(32))
         id = "h-\(safe)-\(getpid())-\(RandomID.hex(bytes: 4))"
+        // Locked under a temporary name, then renamed: a file named ID.lock is always locked
+        // while its host lives, so a sweeper that can lock one knows its host is gone.
         let path = directory + "/" + id + ".lock"
-        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw RuntimeError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        let temporary = directory + "/" + id + ".new"
+        let fd = open(temporary, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw RuntimeError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0, rename(temporary, path) == 0 else {
+            let err = errno
             close(fd)
-            throw RuntimeError(.io, "cannot lock \(path): \(String(cString: strerror(errno)))")
+            unlink(temporary)
+            throw RuntimeError(.io, "cannot lock \(path): \(String(cString: strerror(err)))")
         }
         lockFd = fd
+        sweep()
+    }
+
+    /// Removes the lock files of hosts that are gone (a CLI process exits without cleaning up).
+    private func sweep() {
+        guard let dir = opendir(directory) else { return }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasSuffix(".lock") else { continue }
+            let owner = String(name.dropLast(5))
+            if owner != id { _ = isAlive(owner) }
+        }
     }
 
     deinit {

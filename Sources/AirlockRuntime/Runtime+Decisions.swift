@@ -14,13 +14,16 @@ public enum Resolution: String, Sendable, CaseIterable {
 extension Runtime {
     // MARK: - Operator decisions
 
-    /// Approves a step that waits for approval, for its current fingerprint only.
+    /// Approves a step that waits for approval, for its current fingerprint only, until
+    /// `expiresInSeconds` (default: the tool's approval TTL) from now.
     public func approve(_ idOrKey: String, by: String, reason: String?, expiresInSeconds: UInt64? = nil) async throws -> StepRecord {
         let id = try stepId(idOrKey)
         return try await journal.write { tx -> StepRecord in
             let now = nowMs()
             let step = try self.lockedStep(tx, id, expecting: [.awaitingApproval], verb: "approve")
-            let expires = expiresInSeconds.map { now + Int64(min($0, 1 << 40)) * 1000 }
+            // The operator's expiry, else the tool's policy (`approvalTTLSeconds`), else none.
+            let ttl = expiresInSeconds ?? (try? ToolSpec(json: step.spec))?.approvalTTLSeconds
+            let expires = ttl.map { now + Int64(min($0, 1 << 40)) * 1000 }
             try tx.insertDecision(DecisionRecord(
                 stepId: step.id, kind: .approve, fingerprint: step.fingerprint, by: by, reason: reason, at: now, expiresAt: expires))
             var event = self.decisionEvent(step, by: by, reason: reason)

@@ -66,7 +66,10 @@ import Testing
                     try tx.appendAudit(kind: "test", at: Int64(i), event: ["pad": .string(String(repeating: "x", count: 500))])
                 }
             }
+            // Everything in the journal file itself (no WAL left to recover pages from).
+            try journal.close()
         }
+        #expect(access(path + "-wal", F_OK) != 0)
         func expectRefused(_ label: String, _ contains: String) {
             var before = stat()
             stat(path, &before)

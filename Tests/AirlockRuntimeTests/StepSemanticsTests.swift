@@ -401,6 +401,13 @@ import Testing
         let late = try await runtime.call(CallRequest(tool: tool, input: [:], key: "expiring"))
         #expect(late.status == .awaitingApproval)
         #expect(late.message.contains("expired"))
+        // The tool's own approval TTL applies when the operator gives none.
+        var shortLived = tool
+        shortLived.approvalTTLSeconds = 0
+        let policy = try await runtime.call(CallRequest(tool: shortLived, input: [:], key: "policy"))
+        let approved = try await runtime.approve(policy.step.id, by: "lead", reason: nil)
+        #expect(try runtime.journal.decisions(stepId: approved.id).first?.expiresAt != nil)
+        #expect(try await runtime.call(CallRequest(tool: shortLived, input: [:], key: "policy")).status == .awaitingApproval)
         // An approval recorded for another fingerprint does not count.
         let other = try await runtime.call(CallRequest(tool: tool, input: ["x": 1], key: "other"))
         let stepId = other.step.id
