@@ -9,6 +9,20 @@ public enum JSONValue: Sendable, Equatable {
     case string(String)
     case array([JSONValue])
     case object(JSONObject)
+
+    /// Structural equality, strings and keys compared by their code units (not Swift's
+    /// canonical equivalence: two spellings of "é" are different JSON).
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.number(let a), .number(let b)): return a == b
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)): return a == b
+        default: return false
+        }
+    }
 }
 
 // MARK: - Numbers
@@ -64,7 +78,19 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     }
 
     public private(set) var members: [Member] = []
-    private var index: [String: Int] = [:]
+    /// By exact code units: Swift's `String ==` treats canonically equivalent spellings ("é" and
+    /// "e" + U+0301) as equal, and JSON keys are not compared that way.
+    private var index: [ExactKey: Int] = [:]
+
+    /// A key compared and hashed by its UTF-8 bytes.
+    private struct ExactKey: Hashable, Sendable {
+        let text: String
+        init(_ text: String) { self.text = text }
+        static func == (lhs: ExactKey, rhs: ExactKey) -> Bool { lhs.text.utf8.elementsEqual(rhs.text.utf8) }
+        func hash(into hasher: inout Hasher) {
+            for byte in text.utf8 { hasher.combine(byte) }
+        }
+    }
 
     public init() {}
 
@@ -78,32 +104,36 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
     /// Reads a member; setting `nil` removes it, setting a new key appends it.
     public subscript(key: String) -> JSONValue? {
-        get { index[key].map { members[$0].value } }
+        get { index[ExactKey(key)].map { members[$0].value } }
         set {
-            if let position = index[key] {
+            if let position = index[ExactKey(key)] {
                 if let newValue {
                     members[position].value = newValue
                 } else {
                     members.remove(at: position)
-                    index[key] = nil
-                    for i in position..<members.count { index[members[i].key] = i }
+                    index[ExactKey(key)] = nil
+                    for i in position..<members.count { index[ExactKey(members[i].key)] = i }
                 }
             } else if let newValue {
-                index[key] = members.count
+                index[ExactKey(key)] = members.count
                 members.append(Member(key: key, value: newValue))
             }
         }
     }
 
-    public func contains(key: String) -> Bool { index[key] != nil }
+    public func contains(key: String) -> Bool { index[ExactKey(key)] != nil }
 
     public func makeIterator() -> IndexingIterator<[Member]> { members.makeIterator() }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.members == rhs.members }
+    /// Same members in the same order, keys and strings compared by their code units.
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        lhs.members.count == rhs.members.count
+            && zip(lhs.members, rhs.members).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && $0.value == $1.value }
+    }
 
     /// Appends without checking for duplicates; the parser checks first.
     fileprivate mutating func appendNew(_ key: String, _ value: JSONValue) {
-        index[key] = members.count
+        index[ExactKey(key)] = members.count
         members.append(Member(key: key, value: value))
     }
 }

@@ -156,3 +156,18 @@ private let appendixB: [(bits: UInt64, text: String)] = [
                 == "[\"\\u0000\\b\\t\\n\\f\\r\\u001f\u{7F}/\\\"\\\\\u{E9}\u{1F602}\"]")
     }
 }
+
+/// JSON compares keys and strings by code units; Swift's `String ==` would merge "é" spellings.
+@Suite struct ExactKeyTests {
+    @Test func canonicallyEquivalentKeysAreDistinct() throws {
+        let value = try JSONValue.parse("{\"\\u00e9\": 1, \"e\\u0301\": 2}")
+        let object = try #require(value.objectValue)
+        #expect(object.count == 2)
+        #expect(object["\u{e9}"] == 1)
+        #expect(object["e\u{301}"] == 2)
+        #expect(JSONValue.string("\u{e9}") != JSONValue.string("e\u{301}"))
+        // U+0065 sorts before U+00E9 in UTF-16 order.
+        #expect(try value.canonicalized() == "{\"e\u{301}\":2,\"\u{e9}\":1}")
+        #expect(throws: JSONParseError.self) { _ = try JSONValue.parse("{\"\\u00e9\": 1, \"\\u00e9\": 2}") }
+    }
+}
