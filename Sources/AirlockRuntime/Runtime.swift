@@ -89,6 +89,9 @@ public final class Runtime: Sendable {
         }
     }
 
+    /// The largest input a step takes (canonical JSON): it is journaled and handed to the tool whole.
+    public static let maxInputBytes = 16 << 20
+
     /// SHA-256 over the tool's identity (name, version, executable digest, command) and the
     /// canonical input: two calls with one key must agree on all of it.
     public static func fingerprint(tool: ToolSpec, canonicalInput: String) throws -> String {
@@ -109,6 +112,9 @@ public final class Runtime: Sendable {
             canonical = try request.input.canonicalized()
         } catch {
             throw RuntimeError(.usage, "the input cannot be canonicalized: \(error)")
+        }
+        if canonical.utf8.count > Self.maxInputBytes {
+            throw RuntimeError(.usage, "the input is \(canonical.utf8.count) bytes as canonical JSON; the limit is \(Self.maxInputBytes >> 20) MiB")
         }
         let fingerprint = try Self.fingerprint(tool: request.tool, canonicalInput: canonical)
         let key = request.key ?? "auto-" + RandomID.hex(bytes: 12)

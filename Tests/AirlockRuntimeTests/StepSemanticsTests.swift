@@ -134,6 +134,27 @@ import Testing
         #expect(ws.lines("ledger").isEmpty)
     }
 
+    @Test func digestsFollowTheFileContent() throws {
+        let ws = try RuntimeWorkspace()
+        let file = ws.path + "/tool"
+        ws.write(file, "#!/bin/sh\necho one\n", mode: 0o755)
+        let first = try Executable.digest(path: file)
+        #expect(first == SHA256Digest.hex(of: SHA256Digest.hash(Array("#!/bin/sh\necho one\n".utf8))))
+        #expect(try Executable.digest(path: file) == first)
+        // Same size, new content: the cached digest must not be reused.
+        ws.write(file, "#!/bin/sh\necho two\n", mode: 0o755)
+        #expect(try Executable.digest(path: file) == SHA256Digest.hex(of: SHA256Digest.hash(Array("#!/bin/sh\necho two\n".utf8))))
+    }
+
+    @Test func oversizeInputIsRefusedBeforeAnythingIsJournaled() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let tool = try ws.tool("big", .readOnly, "cat > /dev/null")
+        let big = JSONValue.string(String(repeating: "x", count: Runtime.maxInputBytes + 1))
+        await #expect(throws: RuntimeError.self) { _ = try await runtime.call(CallRequest(tool: tool, input: ["data": big], key: "big")) }
+        #expect(try runtime.journal.step(idOrKey: "big") == nil)
+    }
+
     // MARK: - Retries
 
     @Test func idempotentToolIsRetriedPerPolicyWithEveryAttemptJournaled() async throws {
