@@ -45,7 +45,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "airlock-bench",
-            dependencies: ["AirlockSandbox"]
+            dependencies: ["AirlockSandbox", "AirlockRuntime", "AirlockJournal"]
         ),
         .testTarget(
             name: "AirlockSandboxTests",
