@@ -9,8 +9,13 @@ public protocol JournalTransaction {
     func touchRun(id: String, at: Int64) throws
     func insertStep(_ step: StepRecord) throws
     func updateStep(_ step: StepRecord) throws
+    /// Updates the step only if it is still in `state`, held by `owner`, at `attempt`; false
+    /// when it changed meanwhile.
+    func updateStep(_ step: StepRecord, ifState state: StepState, owner: String?, attempt: Int) throws -> Bool
     func insertAttempt(_ attempt: AttemptRecord) throws
     func updateAttempt(_ attempt: AttemptRecord) throws
+    /// Ends an attempt with its receipt, given as the JSON text to store (and to hash).
+    func closeAttempt(stepId: String, attempt: Int, endedAt: Int64, receiptText: String) throws
     func attempts(stepId: String) throws -> [AttemptRecord]
     /// Stores the decision and returns its id.
     @discardableResult func insertDecision(_ decision: DecisionRecord) throws -> Int64

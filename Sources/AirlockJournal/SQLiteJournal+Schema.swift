@@ -67,6 +67,9 @@ extension SQLiteJournal {
                     );
                     """)
         }
+        migrator.registerMigration("v2: steps by creation") { db in
+            try db.execute(sql: "CREATE INDEX steps_by_created ON steps (created_at)")
+        }
         return migrator
     }
 }
@@ -143,30 +146,26 @@ struct SQLiteTransaction: JournalTransaction {
     let db: Database
 
     func step(id: String) throws -> StepRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM steps WHERE id = ?", arguments: [id]).map(StepRecord.init(row:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM steps WHERE id = ?"), arguments: [id]).map(StepRecord.init(row:))
     }
 
     func step(key: String) throws -> StepRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM steps WHERE idem_key = ?", arguments: [key]).map(StepRecord.init(row:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM steps WHERE idem_key = ?"), arguments: [key]).map(StepRecord.init(row:))
     }
 
     func touchRun(id: String, at: Int64) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO runs (id, created_at, updated_at) VALUES (?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at
-                """,
-            arguments: [id, at, at])
+                """).execute(arguments: [id, at, at])
     }
 
     func insertStep(_ s: StepRecord) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 INSERT INTO steps (id, run_id, idem_key, tool, tool_version, tool_digest, effect, input, fingerprint,
                     spec, state, attempt, owner, result, error, next_attempt_at, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
+                """).execute(arguments: [
                 s.id, s.runId, s.key, s.tool, s.toolVersion, s.toolDigest, s.effect.rawValue, s.input, s.fingerprint,
                 s.spec.serialized(), s.state.rawValue, s.attempt, s.owner, columnText(s.result), columnText(s.error),
                 s.nextAttemptAt, s.createdAt, s.updatedAt,
@@ -174,28 +173,39 @@ struct SQLiteTransaction: JournalTransaction {
     }
 
     func updateStep(_ s: StepRecord) throws {
-        try db.execute(
-            sql: """
+        try db.cachedStatement(sql: """
                 UPDATE steps SET state = ?, attempt = ?, owner = ?, result = ?, error = ?, next_attempt_at = ?,
                     updated_at = ? WHERE id = ?
-                """,
-            arguments: [
+                """).execute(arguments: [
                 s.state.rawValue, s.attempt, s.owner, columnText(s.result), columnText(s.error), s.nextAttemptAt,
                 s.updatedAt, s.id,
             ])
         if db.changesCount != 1 { throw JournalError(.notFound, "no step \(s.id) to update") }
     }
 
+    func updateStep(_ s: StepRecord, ifState state: StepState, owner: String?, attempt: Int) throws -> Bool {
+        try db.cachedStatement(sql: """
+                UPDATE steps SET state = ?, attempt = ?, owner = ?, result = ?, error = ?, next_attempt_at = ?,
+                    updated_at = ? WHERE id = ? AND state = ? AND owner IS ? AND attempt = ?
+                """).execute(arguments: [
+                s.state.rawValue, s.attempt, s.owner, columnText(s.result), columnText(s.error), s.nextAttemptAt,
+                s.updatedAt, s.id, state.rawValue, owner, attempt,
+            ])
+        return db.changesCount == 1
+    }
+
+    func closeAttempt(stepId: String, attempt: Int, endedAt: Int64, receiptText: String) throws {
+        try db.cachedStatement(sql: "UPDATE attempts SET ended_at = ?, receipt = ? WHERE step_id = ? AND attempt = ?")
+            .execute(arguments: [endedAt, receiptText, stepId, attempt])
+        if db.changesCount != 1 { throw JournalError(.notFound, "no attempt \(attempt) of step \(stepId) to close") }
+    }
+
     func insertAttempt(_ a: AttemptRecord) throws {
-        try db.execute(
-            sql: "INSERT INTO attempts (step_id, attempt, owner, started_at, ended_at, receipt) VALUES (?, ?, ?, ?, ?, ?)",
-            arguments: [a.stepId, a.attempt, a.owner, a.startedAt, a.endedAt, columnText(a.receipt)])
+        try db.cachedStatement(sql: "INSERT INTO attempts (step_id, attempt, owner, started_at, ended_at, receipt) VALUES (?, ?, ?, ?, ?, ?)").execute(arguments: [a.stepId, a.attempt, a.owner, a.startedAt, a.endedAt, columnText(a.receipt)])
     }
 
     func updateAttempt(_ a: AttemptRecord) throws {
-        try db.execute(
-            sql: "UPDATE attempts SET owner = ?, ended_at = ?, receipt = ? WHERE step_id = ? AND attempt = ?",
-            arguments: [a.owner, a.endedAt, columnText(a.receipt), a.stepId, a.attempt])
+        try db.cachedStatement(sql: "UPDATE attempts SET owner = ?, ended_at = ?, receipt = ? WHERE step_id = ? AND attempt = ?").execute(arguments: [a.owner, a.endedAt, columnText(a.receipt), a.stepId, a.attempt])
         if db.changesCount != 1 { throw JournalError(.notFound, "no attempt \(a.attempt) of step \(a.stepId) to update") }
     }
 
@@ -205,9 +215,7 @@ struct SQLiteTransaction: JournalTransaction {
     }
 
     func insertDecision(_ d: DecisionRecord) throws -> Int64 {
-        try db.execute(
-            sql: "INSERT INTO decisions (step_id, kind, fingerprint, by, reason, at, expires_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            arguments: [d.stepId, d.kind.rawValue, d.fingerprint, d.by, d.reason, d.at, d.expiresAt, columnText(d.detail)])
+        try db.cachedStatement(sql: "INSERT INTO decisions (step_id, kind, fingerprint, by, reason, at, expires_at, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)").execute(arguments: [d.stepId, d.kind.rawValue, d.fingerprint, d.by, d.reason, d.at, d.expiresAt, columnText(d.detail)])
         return db.lastInsertedRowID
     }
 
@@ -217,13 +225,13 @@ struct SQLiteTransaction: JournalTransaction {
     }
 
     func appendAudit(kind: String, at: Int64, event: JSONObject) throws {
-        let seqText = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'audit_head_seq'") ?? "0"
-        let prev = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'audit_head_hash'") ?? AuditChain.genesis
+        let seqText = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'audit_head_seq'")) ?? "0"
+        let prev = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'audit_head_hash'")) ?? AuditChain.genesis
         let seq = (Int64(seqText) ?? 0) + 1
         let link = try AuditChain.link(seq: seq, prev: prev, at: at, kind: kind, event: event)
-        try db.execute(sql: "INSERT INTO audit (seq, entry, hash) VALUES (?, ?, ?)", arguments: [seq, link.entry, link.hash])
-        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'audit_head_seq'", arguments: [String(seq)])
-        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = 'audit_head_hash'", arguments: [link.hash])
+        try db.cachedStatement(sql: "INSERT INTO audit (seq, entry, hash) VALUES (?, ?, ?)").execute(arguments: [seq, link.entry, link.hash])
+        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'audit_head_seq'").execute(arguments: [String(seq)])
+        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = 'audit_head_hash'").execute(arguments: [link.hash])
     }
 }
 
@@ -296,52 +304,43 @@ extension SQLiteJournal {
         return RunSummary(id: id, createdAt: row["created_at"], updatedAt: row["updated_at"], counts: counts)
     }
 
+    /// Every audit entry in order, from one snapshot of the journal (hosts may be writing).
     public func forEachAuditEntry(_ body: (AuditEntry) throws -> Void) throws {
-        var after: Int64 = 0
-        while true {
-            let batch = try reading { db in
-                try Row.fetchAll(db, sql: "SELECT seq, entry, hash FROM audit WHERE seq > ? ORDER BY seq LIMIT 1000", arguments: [after])
-                    .map { AuditEntry(seq: $0["seq"], entry: $0["entry"], hash: $0["hash"]) }
+        try reading { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, entry, hash FROM audit ORDER BY seq")
+            while let row = try cursor.next() {
+                try body(AuditEntry(seq: row["seq"], entry: row["entry"], hash: row["hash"]))
             }
-            if batch.isEmpty { return }
-            for entry in batch { try body(entry) }
-            after = batch.last!.seq
         }
     }
 
+    /// Checks the chain, its head, and each receipt's link, all in one snapshot: a verify that
+    /// runs while hosts commit sees the journal as of one moment.
     public func verifyAudit() throws -> AuditVerification {
-        let head = try reading { db -> (Int64, String) in
+        try reading { db in
             let seq = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'audit_head_seq'").flatMap { Int64($0) } ?? -1
             let hash = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'audit_head_hash'") ?? ""
-            return (seq, hash)
-        }
-        var verifier = AuditChain.Verifier()
-        var receipts: [(seq: Int64, step: String, attempt: Int, sha: String)] = []
-        try forEachAuditEntry { entry in
-            verifier.check(entry)
-            if verifier.firstBad == nil, let receipt = verifier.lastReceiptLink {
-                receipts.append((entry.seq, receipt.step, receipt.attempt, receipt.sha256))
-            }
-        }
-        if verifier.firstBad == nil {
-            verifier.checkHead(seq: head.0, hash: head.1)
-        }
-        // Receipts are linked to the chain by their digest: an edited receipt breaks the link.
-        if verifier.firstBad == nil {
-            for link in receipts {
-                let text = try reading { db in
-                    try String.fetchOne(db, sql: "SELECT receipt FROM attempts WHERE step_id = ? AND attempt = ?", arguments: [link.step, link.attempt])
-                }
-                guard let text else {
-                    verifier.firstBad = (link.seq, "the receipt it records (step \(link.step), attempt \(link.attempt)) is missing from the journal")
-                    break
-                }
-                if AuditChain.sha256(text) != link.sha {
-                    verifier.firstBad = (link.seq, "the receipt it records (step \(link.step), attempt \(link.attempt)) was edited after it was committed")
-                    break
+            var verifier = AuditChain.Verifier()
+            let receipt = try db.makeStatement(sql: "SELECT receipt FROM attempts WHERE step_id = ? AND attempt = ?")
+            let cursor = try Row.fetchCursor(db, sql: "SELECT seq, entry, hash FROM audit ORDER BY seq")
+            while let row = try cursor.next() {
+                let entry = AuditEntry(seq: row["seq"], entry: row["entry"], hash: row["hash"])
+                verifier.check(entry)
+                if verifier.firstBad != nil { break }
+                // Receipts are linked to the chain by their digest: an edited receipt breaks the link.
+                if let link = verifier.lastReceiptLink {
+                    guard let text = try String.fetchOne(receipt, arguments: [link.step, link.attempt]) else {
+                        verifier.firstBad = (entry.seq, "the receipt it records (step \(link.step), attempt \(link.attempt)) is missing from the journal")
+                        break
+                    }
+                    if AuditChain.sha256(text) != link.sha256 {
+                        verifier.firstBad = (entry.seq, "the receipt it records (step \(link.step), attempt \(link.attempt)) was edited after it was committed")
+                        break
+                    }
                 }
             }
+            if verifier.firstBad == nil { verifier.checkHead(seq: seq, hash: hash) }
+            return AuditVerification(entries: verifier.count, headHash: verifier.previous, firstBad: verifier.firstBad)
         }
-        return AuditVerification(entries: verifier.count, headHash: verifier.previous, firstBad: verifier.firstBad)
     }
 }

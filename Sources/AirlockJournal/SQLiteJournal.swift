@@ -132,7 +132,11 @@ public final class SQLiteJournal: JournalStore {
         var pageSize = Int64(header[16]) << 8 | Int64(header[17])
         if pageSize == 1 { pageSize = 65536 }
         let pages = Int64(header[28]) << 24 | Int64(header[29]) << 16 | Int64(header[30]) << 8 | Int64(header[31])
-        if pageSize >= 512, pages > 0, size < pages * pageSize {
+        // Only without a WAL: a checkpoint writes page 1 (the new size) before the pages after
+        // it, so a host killed mid-checkpoint leaves a shorter file whose pages are all in the WAL.
+        var wal = stat()
+        let hasWAL = stat(path + "-wal", &wal) == 0 && wal.st_size > 0
+        if !hasWAL, pageSize >= 512, pages > 0, size < pages * pageSize {
             throw JournalError(.corrupt, "the journal \(path) is truncated (\(size) bytes, its header says \(pages * pageSize)); restore it from a backup")
         }
     }
@@ -158,8 +162,10 @@ public final class SQLiteJournal: JournalStore {
         guard let error = error as? DatabaseError else { return error }
         let code = error.resultCode
         let detail = error.message ?? "\(error)"
+        // A short read is a page the file should have and does not: damage, not an I/O hiccup.
+        let damaged = code == .SQLITE_IOERR_SHORT_READ
         switch code.primaryResultCode {
-        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+        case _ where damaged, .SQLITE_CORRUPT, .SQLITE_NOTADB:
             return JournalError(.corrupt, "the journal \(path) is damaged (\(detail)); refusing to continue: restore it from a backup or move it aside", sqliteCode: code.rawValue)
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
             return JournalError(.cannotOpen, "cannot open the journal \(path): \(detail)", sqliteCode: code.rawValue)

@@ -37,31 +37,38 @@ extension Runtime {
             let decision = Self.decide(spec, attempt: step.attempt, execution)
             let receipt = Self.receipt(step: step, execution: execution, decision: decision)
             let owned = step
+            // Serialized here, not on the journal's writer thread.
+            let receiptText = receipt.serialized()
+            let outcome = receipt["outcome"] ?? .null
+            let failure: JSONValue? =
+                switch decision {
+                case .succeeded: nil
+                case .final(let reason): Self.failure(execution, reason: reason)
+                case .retry: Self.failure(execution, reason: "attempt \(owned.attempt) failed; retrying")
+                }
             step = try await journal.write { tx -> StepRecord in
                 let now = nowMs()
-                guard var current = try tx.step(id: owned.id), current.state == .started, current.owner == self.host.id,
-                    current.attempt == owned.attempt
-                else {
-                    throw RuntimeError(.invalidState, "step \(owned.id) changed hands while attempt \(owned.attempt) ran")
-                }
-                try self.closeAttempt(tx, current, now: now, receipt: receipt)
+                var current = owned
                 switch decision {
                 case .succeeded:
                     current.state = .succeeded
                     current.owner = nil
                     current.result = receipt["result"] ?? .null
                     current.error = nil
-                case .final(let reason):
+                case .final:
                     current.state = .failed
                     current.owner = nil
-                    current.error = Self.failure(execution, reason: reason)
+                    current.error = failure
                 case .retry(let delay, _):
                     current.state = .pending
                     current.nextAttemptAt = now + Int64(delay)
-                    current.error = Self.failure(execution, reason: "attempt \(current.attempt) failed; retrying")
+                    current.error = failure
                 }
                 current.updatedAt = now
-                try tx.updateStep(current)
+                guard try tx.updateStep(current, ifState: .started, owner: self.host.id, attempt: owned.attempt) else {
+                    throw RuntimeError(.invalidState, "step \(owned.id) changed hands while attempt \(owned.attempt) ran")
+                }
+                try self.closeAttempt(tx, owned, now: now, outcome: outcome, receiptText: receiptText)
                 return current
             }
             CrashPoint.afterReceipt.hit()
@@ -94,9 +101,10 @@ extension Runtime {
         let started = nowMs()
         var execution = Execution(startedAt: started, endedAt: started)
         let profile: Profile
+        let host = Sandbox.processEnvironment()
         do {
             profile = try spec.resolvedProfile()
-            let current = try Executable.resolve(argv[0], environment: Sandbox.processEnvironment())
+            let current = try Executable.resolve(argv[0], environment: host)
             if argv == spec.command {
                 let digest = try Executable.digest(path: current)
                 if digest != spec.digest {
@@ -110,7 +118,6 @@ extension Runtime {
             execution.endedAt = nowMs()
             return execution
         }
-        let host = Sandbox.processEnvironment()
         var extra: [String: String] = [
             "AIRLOCK_IDEMPOTENCY_KEY": step.key, "AIRLOCK_RUN_ID": step.runId, "AIRLOCK_STEP_ID": step.id,
             "AIRLOCK_ATTEMPT": String(step.attempt),
@@ -137,10 +144,13 @@ extension Runtime {
     /// not such objects are kept as `{"malformed": ...}`, never trusted.
     static func readEffects(_ fd: Int32) -> [JSONValue] {
         let cap = 1 << 20
-        var bytes = [UInt8](repeating: 0, count: cap)
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size > 0 else { return [] }
+        let wanted = Int(min(Int64(cap), Int64(st.st_size)))
+        var bytes = [UInt8](repeating: 0, count: wanted)
         var count = 0
-        while count < cap {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + count, cap - count, off_t(count)) }
+        while count < wanted {
+            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + count, wanted - count, off_t(count)) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             count += n
@@ -159,7 +169,7 @@ extension Runtime {
                 effects.append(["malformed": .string(String(text.prefix(200)))])
             }
         }
-        if count == cap { effects.append(["malformed": "effects beyond 1 MiB were dropped"]) }
+        if st.st_size > cap { effects.append(["malformed": "effects beyond 1 MiB were dropped"]) }
         return effects
     }
 

@@ -21,44 +21,63 @@ extension Runtime {
 
     /// Recovery of the steps other hosts left unfinished (all runs, or one): steps of dead hosts
     /// are re-run when their tool is safe to re-run and put in doubt otherwise (with the tool's
-    /// reconcile probe, when it has one); pending retries and approved steps run.
-    public func resume(run: String? = nil) async throws -> [RecoveryItem] {
+    /// reconcile probe, when it has one); pending retries (at once, without their remaining wait)
+    /// and approved steps run. Up to `concurrency` steps are recovered at a time.
+    public func resume(run: String? = nil, concurrency: Int = 4) async throws -> [RecoveryItem] {
+        let candidates = try journal.unfinishedSteps().filter { run == nil || $0.runId == run }.map(\.id)
+        // A few at a time: their transactions share commits, their tools use both cores.
         var items: [RecoveryItem] = []
-        for candidate in try journal.unfinishedSteps() where run == nil || candidate.runId == run {
-            let id = candidate.id
-            let claim = try await journal.write { tx -> Claim? in
-                guard let step = try tx.step(id: id) else { return nil }
-                switch step.state {
-                case .started, .pending, .awaitingApproval:
-                    return try self.claim(tx, step, now: nowMs())
-                case .inDoubt:
-                    return (try? ToolSpec(json: step.spec))?.reconcile != nil ? .probe(step) : nil
-                case .succeeded, .failed:
-                    return nil
-                }
+        try await withThrowingTaskGroup(of: (Int, RecoveryItem?).self) { group in
+            var next = 0
+            func launch() {
+                let index = next
+                let id = candidates[index]
+                next += 1
+                group.addTask { (index, try await self.recover(id)) }
             }
-            guard let claim else { continue }
-            if case .run(let step) = claim, let wait = step.nextAttemptAt.map({ $0 - nowMs() }), wait > 0 {
-                try? await Task.sleep(nanoseconds: UInt64(wait) * 1_000_000)
+            while next < candidates.count && next < max(1, concurrency) { launch() }
+            var done: [(Int, RecoveryItem)] = []
+            while let (index, item) = try await group.next() {
+                if let item { done.append((index, item)) }
+                if next < candidates.count { launch() }
             }
-            let answer = try await carryOut(claim)
-            let action: String
-            switch (claim, answer.status) {
-            case (.run, _): action = "ran"
-            case (.probe, .inDoubt): action = "in_doubt"
-            case (.probe, _): action = "reconciled"
-            case (.answer, .inDoubt): action = "in_doubt"
-            default: action = "skipped"
-            }
-            items.append(RecoveryItem(stepId: id, action: action, answer: answer))
+            items = done.sorted { $0.0 < $1.0 }.map(\.1)
         }
         // In-doubt steps whose tool has a probe get asked again.
+        let seen = Set(items.map(\.stepId))
         for candidate in try journal.steps(StepFilter(states: [.inDoubt], runId: run))
-        where !items.contains(where: { $0.stepId == candidate.id }) && (try? ToolSpec(json: candidate.spec))?.reconcile != nil {
+        where !seen.contains(candidate.id) && (try? ToolSpec(json: candidate.spec))?.reconcile != nil {
             let answer = try await reconcile(candidate)
             items.append(RecoveryItem(stepId: candidate.id, action: answer.status == .inDoubt ? "in_doubt" : "reconciled", answer: answer))
         }
         return items
+    }
+
+    /// Recovers one step: claims it in a transaction (as a call with its key would), then does
+    /// what the claim says.
+    func recover(_ id: String) async throws -> RecoveryItem? {
+        let claim = try await journal.write { tx -> Claim? in
+            guard let step = try tx.step(id: id) else { return nil }
+            switch step.state {
+            case .started, .pending, .awaitingApproval:
+                return try self.claim(tx, step, now: nowMs())
+            case .inDoubt:
+                return (try? ToolSpec(json: step.spec))?.reconcile != nil ? .probe(step) : nil
+            case .succeeded, .failed:
+                return nil
+            }
+        }
+        guard let claim else { return nil }
+        let answer = try await carryOut(claim)
+        let action: String
+        switch (claim, answer.status) {
+        case (.run, _): action = "ran"
+        case (.probe, .inDoubt): action = "in_doubt"
+        case (.probe, _): action = "reconciled"
+        case (.answer, .inDoubt): action = "in_doubt"
+        default: action = "skipped"
+        }
+        return RecoveryItem(stepId: id, action: action, answer: answer)
     }
 
     /// Runs an in-doubt step's reconcile probe and records its answer. `{"happened": true,

@@ -234,11 +234,15 @@ public final class Runtime: Sendable {
 
     /// Ends the step's current attempt with `receipt` and links it into the audit chain.
     func closeAttempt(_ tx: any JournalTransaction, _ step: StepRecord, now: Int64, receipt: JSONValue) throws {
-        let owner = step.owner ?? host.id
-        try tx.updateAttempt(AttemptRecord(stepId: step.id, attempt: step.attempt, owner: owner, startedAt: 0, endedAt: now, receipt: receipt))
+        try closeAttempt(tx, step, now: now, outcome: receipt["outcome"] ?? .null, receiptText: receipt.serialized())
+    }
+
+    /// `closeAttempt` with the receipt already serialized (off the journal's writer thread).
+    func closeAttempt(_ tx: any JournalTransaction, _ step: StepRecord, now: Int64, outcome: JSONValue, receiptText: String) throws {
+        try tx.closeAttempt(stepId: step.id, attempt: step.attempt, endedAt: now, receiptText: receiptText)
         try tx.appendAudit(kind: "receipt", at: now, event: [
             "run": .string(step.runId), "step": .string(step.id), "attempt": .number(JSONNumber(step.attempt)),
-            "outcome": receipt["outcome"] ?? .null, "receiptSha256": .string(AuditChain.sha256(receipt.serialized())),
+            "outcome": outcome, "receiptSha256": .string(AuditChain.sha256(receiptText)),
         ])
     }
 

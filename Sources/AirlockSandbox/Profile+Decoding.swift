@@ -66,8 +66,7 @@ extension Profile {
         for directory in searchPaths where !directory.isEmpty {
             let path = directory.hasSuffix("/") ? "\(directory)\(nameOrPath).json" : "\(directory)/\(nameOrPath).json"
             if isRegularFile(path) {
-                let bytes = try readFile(path, profile: nameOrPath)
-                return try parse(bytes: bytes, name: nameOrPath)
+                return try parseFile(path, name: nameOrPath)
             }
         }
         if let builtin = try builtin(nameOrPath) { return builtin }
@@ -85,8 +84,38 @@ extension Profile {
 
     /// Reads and parses the profile at `path`; its name is the path.
     public static func load(path: String) throws(ProfileError) -> Profile {
-        let bytes = try readFile(path, profile: path)
-        return try parse(bytes: bytes, name: path)
+        try parseFile(path, name: path)
+    }
+
+    /// What identifies a file's content without reading it: any write changes its ctime.
+    private struct FileIdentity: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64
+        var mtime: (Int, Int), ctime: (Int, Int)
+        static func == (a: FileIdentity, b: FileIdentity) -> Bool {
+            a.device == b.device && a.inode == b.inode && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime
+        }
+    }
+
+    /// Profiles parsed from files by this process, by path and name, kept while the file is unchanged.
+    private static let fileCache = Mutex<[String: (identity: FileIdentity, profile: Profile)]>([:])
+
+    /// Reads and parses a profile file, or reuses the last parse of the same unchanged file (a
+    /// long-lived host would otherwise parse it, syscall names and all, on every call).
+    private static func parseFile(_ path: String, name: String) throws(ProfileError) -> Profile {
+        var info = stat()
+        var identity: FileIdentity?
+        if stat(path, &info) == 0 {
+            identity = FileIdentity(
+                device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                mtime: (info.st_mtim.tv_sec, info.st_mtim.tv_nsec), ctime: (info.st_ctim.tv_sec, info.st_ctim.tv_nsec))
+        }
+        let key = path + "\u{0}" + name
+        if let identity, let known = fileCache.withLock({ $0[key] }), known.identity == identity {
+            return known.profile
+        }
+        let profile = try parse(bytes: try readFile(path, profile: name), name: name)
+        if let identity { fileCache.withLock { $0[key] = (identity, profile) } }
+        return profile
     }
 
     /// The built-in profile `name`, or `nil` when there is none.

@@ -826,3 +826,26 @@ private func run(
         #expect(issues.contains { $0.path == "$.runAs" }, "\(issues)")
     }
 }
+
+/// A long-lived host reuses a profile file's parse only while the file is unchanged.
+@Suite struct ProfileFileCacheTests {
+    @Test func anEditedProfileFileTakesEffectOnTheNextLoad() throws {
+        var template = Array("/tmp/airlock-profile-cache-XXXXXX".utf8CString)
+        let dir = try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
+        defer { _ = system("rm -rf '\(dir)'") }
+        let path = dir + "/p.json"
+        func write(_ seconds: Int) {
+            let text = "{\"limits\": {\"wallTimeSeconds\": \(seconds)}}"
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        write(5)
+        #expect(try Profile.named(path).limits.wallTimeMs == 5000)
+        #expect(try Profile.named(path).limits.wallTimeMs == 5000)
+        write(7)  // same size, new content
+        #expect(try Profile.named(path).limits.wallTimeMs == 7000)
+        unlink(path)
+        #expect(throws: ProfileError.self) { _ = try Profile.named(path) }
+    }
+}
