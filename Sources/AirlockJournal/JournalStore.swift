@@ -51,6 +51,8 @@ public protocol JournalStore: Sendable {
 
     func step(idOrKey: String) throws -> StepRecord?
     func steps(_ filter: StepFilter) throws -> [StepRecord]
+    /// `steps`, streamed: one record at a time.
+    func forEachStep(_ filter: StepFilter, _ body: (StepRecord) throws -> Void) throws
     /// Steps that recovery must look at: `pending`, `started`, and approved `awaiting_approval`.
     func unfinishedSteps() throws -> [StepRecord]
     func attempts(stepId: String) throws -> [AttemptRecord]

@@ -245,7 +245,9 @@ extension SQLiteJournal {
         }
     }
 
-    public func steps(_ filter: StepFilter) throws -> [StepRecord] {
+    /// Steps in creation order, one at a time from one snapshot (a listing of 100,000 steps
+    /// need not hold them all).
+    public func forEachStep(_ filter: StepFilter, _ body: (StepRecord) throws -> Void) throws {
         var clauses: [String] = []
         var arguments: StatementArguments = []
         if !filter.states.isEmpty {
@@ -262,9 +264,16 @@ extension SQLiteJournal {
         if let limit = filter.limit { sql += " LIMIT \(max(0, limit))" }
         let finalSQL = sql
         let finalArguments = arguments
-        return try reading { db in
-            try Row.fetchAll(db, sql: finalSQL, arguments: finalArguments).map(StepRecord.init(row:))
+        try reading { db in
+            let cursor = try Row.fetchCursor(db, sql: finalSQL, arguments: finalArguments)
+            while let row = try cursor.next() { try body(try StepRecord(row: row)) }
         }
+    }
+
+    public func steps(_ filter: StepFilter) throws -> [StepRecord] {
+        var all: [StepRecord] = []
+        try forEachStep(filter) { all.append($0) }
+        return all
     }
 
     public func unfinishedSteps() throws -> [StepRecord] {

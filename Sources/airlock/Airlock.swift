@@ -71,9 +71,9 @@ func printError(_ text: String) {
     }
 }
 
-func printOut(_ text: String) {
+func printOut(_ text: String, newline: Bool = true) {
     var line = text
-    if !line.hasSuffix("\n") { line += "\n" }
+    if newline && !line.hasSuffix("\n") { line += "\n" }
     line.utf8CString.withUnsafeBufferPointer { buffer in
         var offset = 0
         let count = buffer.count - 1

@@ -222,13 +222,23 @@ struct Steps: ParsableCommand {
                 return
             }
             let filter = StepFilter(states: state.flatMap(StepState.init(rawValue:)).map { [$0] } ?? [], runId: runId, limit: limit)
-            let steps = try journal.steps(filter)
-            if options.json {
-                printOut(JSONValue.array(steps.map(\.json)).serialized(pretty: true))
-                return
+            // Streamed: a JSON array written element by element.
+            var count = 0
+            let json = options.json
+            try journal.forEachStep(filter) { step in
+                if json {
+                    let element = step.json.serialized(pretty: true).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+                    printOut((count == 0 ? "[\n" : ",\n") + element, newline: false)
+                } else {
+                    printOut(stepLine(step))
+                }
+                count += 1
             }
-            if steps.isEmpty { printOut("no steps") }
-            for step in steps { printOut(stepLine(step)) }
+            if json {
+                printOut(count == 0 ? "[]" : "\n]")
+            } else if count == 0 {
+                printOut("no steps")
+            }
         } catch { throw fail("steps", error) }
     }
 }
