@@ -132,12 +132,24 @@ public final class SQLiteJournal: JournalStore {
         var pageSize = Int64(header[16]) << 8 | Int64(header[17])
         if pageSize == 1 { pageSize = 65536 }
         let pages = Int64(header[28]) << 24 | Int64(header[29]) << 16 | Int64(header[30]) << 8 | Int64(header[31])
-        // Only without a WAL: a checkpoint writes page 1 (the new size) before the pages after
-        // it, so a host killed mid-checkpoint leaves a shorter file whose pages are all in the WAL.
+        guard pageSize >= 512, pages > 0, size < pages * pageSize else { return }
+        // Shorter than its header says. A checkpoint writes page 1 (the new size) before the
+        // pages after it, so a host killed mid-checkpoint leaves such a file with the missing
+        // pages in the WAL; SQLite finishes the checkpoint. Real truncation has no such pages.
+        // Tell them apart without writing: a read-only connection cannot checkpoint.
         var wal = stat()
-        let hasWAL = stat(path + "-wal", &wal) == 0 && wal.st_size > 0
-        if !hasWAL, pageSize >= 512, pages > 0, size < pages * pageSize {
-            throw JournalError(.corrupt, "the journal \(path) is truncated (\(size) bytes, its header says \(pages * pageSize)); restore it from a backup")
+        let truncated = JournalError(.corrupt, "the journal \(path) is truncated (\(size) bytes, its header says \(pages * pageSize)); restore it from a backup")
+        guard stat(path + "-wal", &wal) == 0, wal.st_size > 0 else { throw truncated }
+        do {
+            var config = Configuration()
+            config.readonly = true
+            config.busyMode = .timeout(30)
+            let inspector = try DatabaseQueue(path: path, configuration: config)
+            let verdict = try inspector.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
+            try inspector.close()
+            if verdict != "ok" { throw truncated }
+        } catch {
+            throw truncated
         }
     }
 
