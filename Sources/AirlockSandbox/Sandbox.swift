@@ -34,13 +34,21 @@ public enum Sandbox {
         guard control.fd >= 0 else {
             throw SandboxError(.host, "cannot create the eventfd that cancels a run: \(Posix.describe(errno: errno))", errno: errno)
         }
-        let prepared = try PreparedRun(request)
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<SandboxReport, Never>) in
-                // Spawn and supervise on a thread of our own: the child's parent-death signal is
-                // tied to the thread that cloned it, and blocking calls stay off the async pool.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SandboxReport, any Error>) in
+                // Prepare, spawn and supervise on a thread of our own: the child's parent-death
+                // signal is tied to the thread that cloned it, and the blocking work (profile
+                // checks, seccomp, cgroups) stays off the async pool, where it would hold up
+                // other tasks (a cancellation among them) when many calls start at once.
                 DetachedThread.start {
-                    let report = prepared.execute(control: control)
+                    let report: SandboxReport
+                    do {
+                        report = try PreparedRun(request).execute(control: control)
+                    } catch {
+                        control.close()
+                        continuation.resume(throwing: error)
+                        return
+                    }
                     control.close()  // before answering: the caller sees no descriptor of ours left
                     continuation.resume(returning: report)
                 }
