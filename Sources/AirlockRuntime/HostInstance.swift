@@ -69,7 +69,10 @@ public final class HostInstance: Sendable {
         guard !owner.contains("/"), !owner.isEmpty else { return false }
         let path = directory + "/" + owner + ".lock"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { return false }
+        // No file: its host is gone and a sweep removed it. Any other failure to look (no
+        // descriptors left, permissions) proves nothing, and a live owner wrongly taken for
+        // dead could see its step run twice: only a lock this process takes means "dead".
+        if fd < 0 { return errno != ENOENT }
         defer { close(fd) }
         if flock(fd, LOCK_SH | LOCK_NB) == 0 {
             // Its owner is gone; the file is litter.
@@ -77,7 +80,7 @@ public final class HostInstance: Sendable {
             unlink(path)
             return false
         }
-        return errno == EWOULDBLOCK || errno == EINTR
+        return true
     }
 }
 

@@ -21,6 +21,9 @@ enum RetryDecision: Sendable {
     case succeeded
     case final(String)
     case retry(delayMs: UInt64, reason: String)
+    /// A non-idempotent tool was stopped mid-run (timeout, signal, limit): whether its effect
+    /// happened is unknown, so the step goes in doubt instead of failing.
+    case inDoubt(String)
 }
 
 extension Runtime {
@@ -45,6 +48,7 @@ extension Runtime {
                 case .succeeded: nil
                 case .final(let reason): Self.failure(execution, reason: reason)
                 case .retry: Self.failure(execution, reason: "attempt \(owned.attempt) failed; retrying")
+                case .inDoubt(let reason): ["code": "in_doubt", "message": .string(reason)]
                 }
             step = try await journal.write { tx -> StepRecord in
                 let now = nowMs()
@@ -59,6 +63,10 @@ extension Runtime {
                     current.state = .failed
                     current.owner = nil
                     current.error = failure
+                case .inDoubt:
+                    current.state = .inDoubt
+                    current.owner = nil
+                    current.error = failure
                 case .retry(let delay, _):
                     current.state = .pending
                     current.nextAttemptAt = now + Int64(delay)
@@ -66,9 +74,15 @@ extension Runtime {
                 }
                 current.updatedAt = now
                 guard try tx.updateStep(current, ifState: .started, owner: self.host.id, attempt: owned.attempt) else {
-                    throw RuntimeError(.invalidState, "step \(owned.id) changed hands while attempt \(owned.attempt) ran")
+                    throw RuntimeError(.io, "step \(owned.id) changed hands while attempt \(owned.attempt) ran (another host took it for dead); its receipt could not be recorded")
                 }
                 try self.closeAttempt(tx, owned, now: now, outcome: outcome, receiptText: receiptText)
+                if case .inDoubt = decision {
+                    try tx.appendAudit(kind: "in_doubt", at: now, event: [
+                        "run": .string(owned.runId), "step": .string(owned.id), "attempt": .number(JSONNumber(owned.attempt)),
+                        "owner": .string(self.host.id), "fingerprint": .string(owned.fingerprint),
+                    ])
+                }
                 return current
             }
             CrashPoint.afterReceipt.hit()
@@ -77,6 +91,11 @@ extension Runtime {
                 return CallAnswer(status: .succeeded, step: step, replayed: false, receipt: receipt, message: "step \(step.id) succeeded")
             case .final(let reason):
                 return CallAnswer(status: .failed, step: step, replayed: false, receipt: receipt, message: "step \(step.id) failed: \(reason)")
+            case .inDoubt(let reason):
+                if spec.reconcile != nil { return try await reconcile(step) }
+                return CallAnswer(
+                    status: .inDoubt, step: step, replayed: false, receipt: receipt,
+                    message: "step \(step.id) is in doubt: \(reason). Check the effect, then `airlock resolve \(step.id) --as succeeded|failed|retry --reason TEXT`.")
             case .retry(let delay, _):
                 try? await Task.sleep(nanoseconds: delay * 1_000_000)
                 let waiting = step
@@ -166,7 +185,7 @@ extension Runtime {
                 }
                 effects.append(.object(effect))
             } else {
-                effects.append(["malformed": .string(String(text.prefix(200)))])
+                effects.append(["malformed": .string(String(decoding: line.prefix(200), as: UTF8.self))])
             }
         }
         if st.st_size > cap { effects.append(["malformed": "effects beyond 1 MiB were dropped"]) }
@@ -180,6 +199,9 @@ extension Runtime {
         guard let report = execution.report else { return .final(execution.hostFailure ?? "the sandbox failed") }
         if report.outcome == .exited && report.exitCode == 0 { return .succeeded }
         let what = report.outcome == .exited ? "exit code \(report.exitCode ?? -1)" : report.outcome.rawValue
+        if spec.effect == .nonIdempotent && report.outcome != .exited && report.outcome != .setupFailed {
+            return .inDoubt("\(what): the non-idempotent tool was stopped mid-run, so whether its effect happened is unknown")
+        }
         if attempt >= spec.retry.maxAttempts {
             return .final(spec.retry.maxAttempts > 1 ? "\(what) on the last of \(spec.retry.maxAttempts) attempts" : what)
         }
@@ -192,7 +214,7 @@ extension Runtime {
             return .final("\(what), declared not retryable")
         }
         if spec.effect == .nonIdempotent {
-            guard report.outcome == .exited, let code = report.exitCode, spec.noEffectExitCodes.contains(code) else {
+            guard let code = report.exitCode, spec.noEffectExitCodes.contains(code) else {
                 return .final("\(what); a non-idempotent tool is retried only on an exit code it declares as failed before any effect")
             }
         }
@@ -238,6 +260,7 @@ extension Runtime {
         case .final(let reason): receipt["retry"] = ["decision": "final", "reason": .string(reason)]
         case .retry(let delay, let reason):
             receipt["retry"] = ["decision": "retry", "reason": .string(reason), "delayMs": .number(JSONNumber(UInt64(delay)))]
+        case .inDoubt(let reason): receipt["retry"] = ["decision": "in_doubt", "reason": .string(reason)]
         }
         return .object(receipt)
     }

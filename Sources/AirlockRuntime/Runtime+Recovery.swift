@@ -33,7 +33,14 @@ extension Runtime {
                 let index = next
                 let id = candidates[index]
                 next += 1
-                group.addTask { (index, try await self.recover(id)) }
+                group.addTask {
+                    // One bad step (a damaged record) must not cancel the others' running tools.
+                    do {
+                        return (index, try await self.recover(id))
+                    } catch {
+                        return (index, await self.failedRecovery(id, error))
+                    }
+                }
             }
             while next < candidates.count && next < max(1, concurrency) { launch() }
             var done: [(Int, RecoveryItem)] = []
@@ -51,6 +58,18 @@ extension Runtime {
             items.append(RecoveryItem(stepId: candidate.id, action: answer.status == .inDoubt ? "in_doubt" : "reconciled", answer: answer))
         }
         return items
+    }
+
+    /// The item for a step whose recovery threw: reported as `error`, left as it was.
+    func failedRecovery(_ id: String, _ error: any Error) async -> RecoveryItem {
+        let step = (try? journal.step(idOrKey: id)) ?? nil
+        let placeholder = StepRecord(
+            id: id, runId: step?.runId ?? "?", key: step?.key ?? "?", tool: step?.tool ?? "?", toolVersion: "", toolDigest: "",
+            effect: step?.effect ?? .nonIdempotent, input: "{}", fingerprint: "", spec: .null, state: step?.state ?? .started,
+            createdAt: 0, updatedAt: 0)
+        return RecoveryItem(
+            stepId: id, action: "error",
+            answer: CallAnswer(status: .inProgress, step: step ?? placeholder, replayed: true, receipt: nil, message: "could not recover step \(id): \(error)"))
     }
 
     /// Recovers one step: claims it in a transaction (as a call with its key would), then does

@@ -123,6 +123,12 @@ extension ToolSpec {
             retry.jitter = r["jitter"]?.numberValue?.double ?? retry.jitter
             retry.nonRetryableExitCodes = r["nonRetryableExitCodes"]?.arrayValue?.compactMap { $0.numberValue?.int64.map { Int32(truncatingIfNeeded: $0) } } ?? []
         }
+        // A hand-edited journal must not make arithmetic trap: clamp to what the CLI accepts.
+        retry.maxAttempts = min(max(retry.maxAttempts, 1), 1000)
+        retry.initialIntervalMs = min(retry.initialIntervalMs, 86_400_000)
+        retry.maxIntervalMs = min(retry.maxIntervalMs, 86_400_000)
+        if !(retry.backoff >= 1 && retry.backoff <= 100) { retry.backoff = 2 }
+        if !(retry.jitter >= 0 && retry.jitter <= 1) { retry.jitter = 0.2 }
         noEffectExitCodes = object["noEffectExitCodes"]?.arrayValue?.compactMap { $0.numberValue?.int64.map { Int32(truncatingIfNeeded: $0) } } ?? []
         reconcile = object["reconcile"]?.arrayValue?.compactMap(\.stringValue)
     }

@@ -122,18 +122,19 @@ struct Call: ParsableCommand {
 
     /// Reads `--input`: JSON text or @FILE, at most 16 MiB.
     func readInput() throws -> JSONValue {
-        guard var text = input else { return .object([:]) }
+        guard let text = input else { return .object([:]) }
+        var bytes = Array(text.utf8)
         if text.hasPrefix("@") {
-            let path = String(text.dropFirst())
-            guard let bytes = readFile(path, limit: 16 << 20) else {
+            // Parsed as bytes, so invalid UTF-8 in the file is an error, not U+FFFD.
+            guard let contents = readFile(String(text.dropFirst()), limit: 16 << 20) else {
                 throw ValidationError("--input \(text): cannot read it (missing, unreadable, or over 16 MiB)")
             }
-            text = String(decoding: bytes, as: UTF8.self)
-        } else if text.utf8.count > 16 << 20 {
+            bytes = contents
+        } else if bytes.count > 16 << 20 {
             throw ValidationError("--input is over 16 MiB")
         }
         do {
-            return try JSONValue.parse(text)
+            return try JSONValue.parse(bytes)
         } catch {
             throw ValidationError("--input is not valid JSON: \(error)")
         }

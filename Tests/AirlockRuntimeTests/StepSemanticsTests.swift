@@ -212,10 +212,47 @@ import Testing
         slow.retry.maxAttempts = 3
         slow.noEffectExitCodes = [75]
         slow.timeoutMs = 300
+        // Stopped mid-run, its effect may or may not have happened: in doubt, not failed.
         let timedOut = try await runtime.call(CallRequest(tool: slow, input: [:], key: "c"))
-        #expect(timedOut.status == .failed)
+        #expect(timedOut.status == .inDoubt, "\(timedOut.message)")
+        #expect(timedOut.step.state == .inDoubt)
         #expect(timedOut.receipt?["outcome"] == "timeout")
+        #expect(timedOut.receipt?["retry"]?["decision"] == "in_doubt")
+        #expect(try await runtime.call(CallRequest(tool: slow, input: [:], key: "c")).status == .inDoubt)
         #expect(ws.lines("c").count == 1)
+        #expect(try runtime.journal.verifyAudit().ok)
+    }
+
+    @Test func liveOwnersAreAliveAndVanishedOnesDead() throws {
+        let ws = try RuntimeWorkspace()
+        mkdir(ws.home, 0o700)
+        let host = try HostInstance(home: ws.home)
+        let other = try HostInstance(home: ws.home)
+        #expect(host.isAlive(other.id))
+        #expect(other.isAlive(host.id))
+        // Gone (no file): dead.
+        #expect(!host.isAlive("h-never-existed"))
+    }
+
+    @Test func aDamagedSpecDoesNotStopTheRestOfResume() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let good = try ws.tool("good", .idempotent, "sleep 1; echo ok")
+        let bad = try ws.tool("bad", .idempotent, "echo never")
+        _ = try await insertOrphan(runtime, spec: good, key: "good")
+        let broken = try await insertOrphan(runtime, spec: bad, key: "bad")
+        // A hand-damaged record: its spec no longer decodes.
+        let brokenId = broken.id
+        _ = try await runtime.journal.write { tx in
+            var step = try #require(try tx.step(id: brokenId))
+            step.state = .started
+            try tx.updateStep(step)
+        }
+        try corruptSpec(ws, stepId: brokenId)
+        let items = try await runtime.resume()
+        #expect(items.first { $0.stepId == brokenId }?.action == "error")
+        #expect(items.first { $0.answer.step.key == "good" }?.answer.status == .succeeded)
+        #expect(try runtime.journal.step(idOrKey: "good")?.state == .succeeded)
     }
 
     @Test func retryDelaysBackOffWithinBoundsAndJitter() {

@@ -1,6 +1,7 @@
 import AirlockJournal
 import AirlockRuntime
 import AirlockSandbox
+import GRDB
 import Glibc
 import Testing
 
@@ -88,4 +89,13 @@ func insertOrphan(
         try tx.insertAttempt(AttemptRecord(stepId: step.id, attempt: 1, owner: "h-dead-1-00000000", startedAt: now))
         return step
     }
+}
+
+/// Overwrites a step's stored spec with JSON the runtime cannot decode.
+func corruptSpec(_ ws: RuntimeWorkspace, stepId: String) throws {
+    var config = Configuration()
+    config.busyMode = .timeout(10)
+    let db = try DatabaseQueue(path: ws.home + "/journal.db", configuration: config)
+    try db.write { try $0.execute(sql: "UPDATE steps SET spec = '{\"name\":1}' WHERE id = ?", arguments: [stepId]) }
+    try db.close()
 }
