@@ -26,14 +26,8 @@ public enum Executable {
         throw RuntimeError(.notFound, "\(argv0): command not found in PATH")
     }
 
-    /// What identifies a file's content without reading it: any write changes its ctime.
-    struct Identity: Hashable {
-        var device: UInt64, inode: UInt64, size: Int64
-        var mtimeSec: Int, mtimeNsec: Int, ctimeSec: Int, ctimeNsec: Int
-    }
-
     /// Digests already taken by this process, by file identity.
-    static let cache = Mutex<[Identity: String]>([:])
+    static let cache = Mutex<[FileIdentity: String]>([:])
 
     /// SHA-256 (hex) of the file's content. Re-read only when the file's identity (device,
     /// inode, size, mtime, ctime) changed since this process last hashed it.
@@ -41,11 +35,9 @@ public enum Executable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw RuntimeError(.notFound, "cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw RuntimeError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))") }
-        let identity = Identity(
-            device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
-            mtimeSec: st.st_mtim.tv_sec, mtimeNsec: st.st_mtim.tv_nsec, ctimeSec: st.st_ctim.tv_sec, ctimeNsec: st.st_ctim.tv_nsec)
+        guard let identity = FileIdentity(descriptor: fd) else {
+            throw RuntimeError(.io, "cannot stat \(path): \(String(cString: strerror(errno)))")
+        }
         if let known = cache.withLock({ $0[identity] }) { return known }
         let digest = try hash(fd: fd, path: path)
         cache.withLock { $0[identity] = digest }

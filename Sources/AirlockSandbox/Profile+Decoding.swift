@@ -87,28 +87,13 @@ extension Profile {
         try parseFile(path, name: path)
     }
 
-    /// What identifies a file's content without reading it: any write changes its ctime.
-    private struct FileIdentity: Equatable {
-        var device: UInt64, inode: UInt64, size: Int64
-        var mtime: (Int, Int), ctime: (Int, Int)
-        static func == (a: FileIdentity, b: FileIdentity) -> Bool {
-            a.device == b.device && a.inode == b.inode && a.size == b.size && a.mtime == b.mtime && a.ctime == b.ctime
-        }
-    }
-
     /// Profiles parsed from files by this process, by path and name, kept while the file is unchanged.
     private static let fileCache = Mutex<[String: (identity: FileIdentity, profile: Profile)]>([:])
 
     /// Reads and parses a profile file, or reuses the last parse of the same unchanged file (a
     /// long-lived host would otherwise parse it, syscall names and all, on every call).
     private static func parseFile(_ path: String, name: String) throws(ProfileError) -> Profile {
-        var info = stat()
-        var identity: FileIdentity?
-        if stat(path, &info) == 0 {
-            identity = FileIdentity(
-                device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                mtime: (info.st_mtim.tv_sec, info.st_mtim.tv_nsec), ctime: (info.st_ctim.tv_sec, info.st_ctim.tv_nsec))
-        }
+        let identity = FileIdentity(path: path)
         let key = path + "\u{0}" + name
         if let identity, let known = fileCache.withLock({ $0[key] }), known.identity == identity {
             return known.profile
