@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Everything that runs between fork and exec, plus thin syscall wrappers.
@@ -33,7 +34,7 @@ let package = Package(
         // The durable-step state machine: keys, intents, receipts, retries, approvals, recovery.
         .target(
             name: "AirlockRuntime",
-            dependencies: ["AirlockJournal", "AirlockSandbox"]
+            dependencies: ["AirlockJournal", "AirlockSandbox", .product(name: "Yams", package: "Yams")]
         ),
         .executableTarget(
             name: "airlock",

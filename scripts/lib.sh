@@ -24,3 +24,22 @@ airlock_install_deps() {
         exit 1
     fi
 }
+
+# The example MCP server plugin (mcp-server-time from PyPI) in a virtualenv of the system
+# Python under /opt, where the sandboxed tool (running as nobody) can read it; the tests and
+# the demo run it as an untrusted plugin. Set AIRLOCK_PLUGIN_VENV to put it elsewhere.
+AIRLOCK_PLUGIN_VENV=${AIRLOCK_PLUGIN_VENV:-/opt/airlock/plugins-venv}
+airlock_install_plugins() {
+    if [ -x "$AIRLOCK_PLUGIN_VENV/bin/mcp-server-time" ]; then return 0; fi
+    echo "==> installing mcp-server-time into $AIRLOCK_PLUGIN_VENV"
+    local SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    if ! { $SUDO mkdir -p "$(dirname "$AIRLOCK_PLUGIN_VENV")" \
+        && $SUDO /usr/bin/python3 -m venv "$AIRLOCK_PLUGIN_VENV" \
+        && $SUDO "$AIRLOCK_PLUGIN_VENV/bin/pip" install -q mcp-server-time \
+        && $SUDO chmod -R a+rX "$AIRLOCK_PLUGIN_VENV"; } >/tmp/airlock-pip.log 2>&1; then
+        echo "error: could not install mcp-server-time into $AIRLOCK_PLUGIN_VENV; its log:" >&2
+        tail -n 20 /tmp/airlock-pip.log >&2
+        exit 1
+    fi
+}

@@ -37,3 +37,20 @@ public struct FileIdentity: Hashable, Sendable {
         self.init(info)
     }
 }
+
+/// The whole file, or nil when it cannot be read or is over `limit` bytes.
+public func readWholeFile(_ path: String, limit: Int) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { return nil }
+        if n == 0 { return bytes }
+        bytes.append(contentsOf: chunk[0..<n])
+        if bytes.count > limit { return nil }
+    }
+}

@@ -221,3 +221,19 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 }
+
+/// A registered tool: its name and the registration the Runtime wrote (manifest, pinned
+/// digests, the operator's overrides). The journal stores it; the Runtime gives it meaning.
+public struct ToolRecord: Sendable, Equatable {
+    public var name: String
+    public var registration: JSONValue
+    public var addedAt: Int64
+    public var updatedAt: Int64
+
+    public init(name: String, registration: JSONValue, addedAt: Int64, updatedAt: Int64) {
+        self.name = name
+        self.registration = registration
+        self.addedAt = addedAt
+        self.updatedAt = updatedAt
+    }
+}

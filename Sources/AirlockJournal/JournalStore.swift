@@ -22,6 +22,11 @@ public protocol JournalTransaction {
     func decisions(stepId: String) throws -> [DecisionRecord]
     /// Appends an event to the hash-chained audit log in this transaction.
     func appendAudit(kind: String, at: Int64, event: JSONObject) throws
+    func tool(name: String) throws -> ToolRecord?
+    /// Inserts or replaces the tool of this name.
+    func putTool(_ tool: ToolRecord) throws
+    /// False when there was no such tool.
+    func deleteTool(name: String) throws -> Bool
 }
 
 /// Which steps a listing wants.
@@ -59,6 +64,10 @@ public protocol JournalStore: Sendable {
     func decisions(stepId: String) throws -> [DecisionRecord]
     func runs(limit: Int?) throws -> [RunSummary]
     func run(id: String) throws -> RunSummary?
+
+    /// The tool registry, by name.
+    func tools() throws -> [ToolRecord]
+    func tool(name: String) throws -> ToolRecord?
 
     /// Calls `body` with each audit entry in order, in batches, without loading them all.
     func forEachAuditEntry(_ body: (AuditEntry) throws -> Void) throws

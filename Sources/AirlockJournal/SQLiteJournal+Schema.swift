@@ -70,6 +70,16 @@ extension SQLiteJournal {
         migrator.registerMigration("v2: steps by creation") { db in
             try db.execute(sql: "CREATE INDEX steps_by_created ON steps (created_at)")
         }
+        migrator.registerMigration("v3: tool registry") { db in
+            try db.execute(sql: """
+                    CREATE TABLE tools (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        registration TEXT NOT NULL,
+                        added_at INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL
+                    )
+                    """)
+        }
         return migrator
     }
 }
@@ -130,6 +140,19 @@ extension DecisionRecord {
         self.init(
             id: row["id"], stepId: row["step_id"], kind: kind, fingerprint: row["fingerprint"], by: row["by"],
             reason: row["reason"], at: row["at"], expiresAt: row["expires_at"], detail: detail)
+    }
+}
+
+extension ToolRecord {
+    init(row: Row) throws {
+        let name: String = row["name"]
+        let registration: JSONValue
+        do {
+            registration = try JSONValue.parse(row["registration"] as String)
+        } catch {
+            throw JournalError(.badRecord, "tool \(name): its registration is not JSON: \(error)")
+        }
+        self.init(name: name, registration: registration, addedAt: row["added_at"], updatedAt: row["updated_at"])
     }
 }
 
@@ -224,6 +247,22 @@ struct SQLiteTransaction: JournalTransaction {
             .map(DecisionRecord.init(row:))
     }
 
+    func tool(name: String) throws -> ToolRecord? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tools WHERE name = ?"), arguments: [name]).map(ToolRecord.init(row:))
+    }
+
+    func putTool(_ tool: ToolRecord) throws {
+        try db.cachedStatement(sql: """
+                INSERT INTO tools (name, registration, added_at, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET registration = excluded.registration, updated_at = excluded.updated_at
+                """).execute(arguments: [tool.name, tool.registration.serialized(), tool.addedAt, tool.updatedAt])
+    }
+
+    func deleteTool(name: String) throws -> Bool {
+        try db.cachedStatement(sql: "DELETE FROM tools WHERE name = ?").execute(arguments: [name])
+        return db.changesCount > 0
+    }
+
     func appendAudit(kind: String, at: Int64, event: JSONObject) throws {
         let seqText = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'audit_head_seq'")) ?? "0"
         let prev = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'audit_head_hash'")) ?? AuditChain.genesis
@@ -311,6 +350,14 @@ extension SQLiteJournal {
             if let state = StepState(rawValue: count["state"]) { counts[state] = count["n"] }
         }
         return RunSummary(id: id, createdAt: row["created_at"], updatedAt: row["updated_at"], counts: counts)
+    }
+
+    public func tools() throws -> [ToolRecord] {
+        try reading { db in try Row.fetchAll(db, sql: "SELECT * FROM tools ORDER BY name").map(ToolRecord.init(row:)) }
+    }
+
+    public func tool(name: String) throws -> ToolRecord? {
+        try reading { db in try SQLiteTransaction(db: db).tool(name: name) }
     }
 
     /// Every audit entry in order, from one snapshot of the journal (hosts may be writing).

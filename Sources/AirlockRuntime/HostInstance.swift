@@ -134,6 +134,10 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
         case invalidState = "invalid_state"
         case badRecord = "bad_record"
         case io
+        /// The input does not match the tool's input schema (nothing was journaled or run).
+        case invalidInput = "invalid_input"
+        /// A registered tool's executable or pinned file changed since `tools add`.
+        case untrusted
     }
     public var code: Code
     public var message: String

@@ -12,6 +12,13 @@ struct Execution: Sendable {
     /// Why the child never ran (host-side failure: profile, changed executable, ...).
     var hostFailure: String?
     var effects: [JSONValue] = []
+    /// The result: the tool's stdout as JSON (or text, for `exec`), or an MCP CallToolResult.
+    var result: JSONValue?
+    /// Why a tool that finished cleanly still failed: its output is not JSON or not what its
+    /// output schema says.
+    var outputProblem: String?
+    /// How an MCP conversation broke off, when it did.
+    var mcpError: MCPSessionError?
     var startedAt: Int64
     var endedAt: Int64
 }
@@ -123,14 +130,14 @@ extension Runtime {
         let host = Sandbox.processEnvironment()
         do {
             profile = try spec.resolvedProfile()
+            // The tool's own executable and pinned scripts are checked before any of its
+            // commands runs (its reconcile probe too).
             let current = try Executable.resolve(argv[0], environment: host)
-            if argv == spec.command {
-                let digest = try Executable.digest(path: current)
-                if digest != spec.digest {
-                    execution.hostFailure = "the executable \(current) changed since the step was created (digest \(digest.prefix(12))…, expected \(spec.digest.prefix(12))…); not run"
-                    execution.endedAt = nowMs()
-                    return execution
-                }
+            let main = argv == spec.command ? current : try Executable.resolve(spec.command[0], environment: host)
+            if let changed = try Self.changedPin(spec, executable: main) {
+                execution.hostFailure = changed + "; not run"
+                execution.endedAt = nowMs()
+                return execution
             }
         } catch {
             execution.hostFailure = "\(error)"
@@ -142,21 +149,100 @@ extension Runtime {
             "AIRLOCK_ATTEMPT": String(step.attempt),
         ]
         for name in spec.env { if let value = host[name] { extra[name] = value } }
+        var secrets = Secrets()
+        for name in spec.secrets {
+            guard let value = host[name] else {
+                execution.hostFailure = "the secret \(name) is not set in the host's environment; not run"
+                execution.endedAt = nowMs()
+                return execution
+            }
+            extra[name] = value
+            secrets.add(name: name, value: value)
+        }
         var effects: Int32 = -1
         if airlock_memfd("airlock-effects", &effects) != 0 { effects = -1 }
         defer { if effects >= 0 { close(effects) } }
-        let request = SandboxRequest(
-            argv: argv, profile: profile, hostEnvironment: host, extraEnvironment: extra,
-            stdin: .bytes(Array(step.input.utf8)), stdout: .capture, stderr: .capture,
-            extraDescriptors: effects >= 0 ? [3: effects] : [:])
-        do {
-            execution.report = try await Sandbox.run(request)
-        } catch {
-            execution.hostFailure = "\(error)"
+        let descriptors: [Int32: Int32] = effects >= 0 ? [3: effects] : [:]
+        let protocolKind = argv == spec.command ? spec.protocolKind : .exec
+        if protocolKind == .mcpStdio, let tool = spec.mcpTool {
+            let input = (try? JSONValue.parse(step.input)) ?? .object([:])
+            let conversation = await Self.converse(
+                argv: argv, profile: profile, host: host, extra: extra, descriptors: descriptors
+            ) { session, deadlines throws(MCPSessionError) in
+                _ = try session.initialize(deadline: deadlines.initialize)
+                return try session.callTool(name: tool, arguments: input, deadline: deadlines.end)
+            }
+            execution.report = conversation.report
+            execution.hostFailure = conversation.hostFailure
+            execution.mcpError = conversation.error
+            if let value = conversation.value { execution.result = secrets.scrub(value) }
+        } else {
+            let request = SandboxRequest(
+                argv: argv, profile: profile, hostEnvironment: host, extraEnvironment: extra,
+                stdin: .bytes(Array(step.input.utf8)), stdout: .capture, stderr: .capture, extraDescriptors: descriptors)
+            do {
+                execution.report = try await Sandbox.run(request)
+            } catch {
+                execution.hostFailure = "\(error)"
+            }
         }
-        if effects >= 0 { execution.effects = Self.readEffects(effects) }
+        if var report = execution.report, !secrets.isEmpty {
+            report.stdout = secrets.scrub(report.stdout)
+            report.stderr = secrets.scrub(report.stderr)
+            execution.report = report
+        }
+        if effects >= 0 { execution.effects = Self.readEffects(effects).map { secrets.scrub($0) } }
+        if let report = execution.report, protocolKind != .mcpStdio, report.outcome == .exited, report.exitCode == 0 {
+            switch protocolKind {
+            case .exec:
+                execution.result = Self.result(of: report.stdout)
+            case .jsonStdio, .mcpStdio:
+                do {
+                    execution.result = try JSONValue.parse(report.stdout)
+                } catch {
+                    let excerpt = String(decoding: report.stdout.prefix(120), as: UTF8.self)
+                    execution.outputProblem = report.stdout.isEmpty
+                        ? "the tool wrote nothing on stdout; a json-stdio tool answers with one JSON value"
+                        : "stdout is not one JSON value (\(error)): \(excerpt.debugDescription)"
+                }
+            }
+        }
+        if argv == spec.command, execution.outputProblem == nil, let schema = spec.outputSchema, let result = execution.result {
+            let checked = protocolKind == .mcpStdio ? result["structuredContent"] : result
+            if protocolKind != .mcpStdio || result["isError"]?.boolValue != true {
+                if let checked {
+                    execution.outputProblem = Self.outputViolations(schema: schema, checked)
+                } else if protocolKind == .mcpStdio {
+                    execution.outputProblem = "the tool declares an output schema but its result has no structuredContent"
+                }
+            }
+        }
         execution.endedAt = nowMs()
         return execution
+    }
+
+    /// Why the result does not match the output schema, or nil when it does.
+    static func outputViolations(schema: JSONValue, _ value: JSONValue) -> String? {
+        guard let compiled = try? SchemaCache.schema(for: schema) else { return "the output schema itself is invalid" }
+        let violations = compiled.validate(value)
+        guard !violations.isEmpty else { return nil }
+        return "the result does not match the output schema: " + violations.prefix(10).map(\.description).joined(separator: "; ")
+    }
+
+    /// Why the executable or a pinned script is not what was pinned, or nil when all match.
+    static func changedPin(_ spec: ToolSpec, executable: String, since: String = "the step was created") throws -> String? {
+        let digest = try Executable.digest(path: executable)
+        if digest != spec.digest {
+            return "the executable \(executable) changed since \(since) (digest \(digest.prefix(12))…, expected \(spec.digest.prefix(12))…)"
+        }
+        for (path, pinned) in spec.pins.sorted(by: { $0.key < $1.key }) {
+            let now: String
+            do { now = try Executable.digest(path: path) } catch { return "the pinned file \(path) is gone or unreadable" }
+            if now != pinned {
+                return "the pinned file \(path) changed since \(since) (digest \(now.prefix(12))…, expected \(pinned.prefix(12))…)"
+            }
+        }
+        return nil
     }
 
     /// The effects the tool reported on descriptor 3: one JSON object per line. Lines that are
@@ -197,13 +283,16 @@ extension Runtime {
     /// Success, a final failure, or another attempt, by the tool's retry policy.
     static func decide(_ spec: ToolSpec, attempt: Int, _ execution: Execution) -> RetryDecision {
         guard let report = execution.report else { return .final(execution.hostFailure ?? "the sandbox failed") }
-        if report.outcome == .exited && report.exitCode == 0 { return .succeeded }
+        if spec.protocolKind == .mcpStdio && report.outcome != .setupFailed {
+            return decideMCP(spec, attempt: attempt, execution, report)
+        }
+        if report.outcome == .exited && report.exitCode == 0 {
+            if let problem = execution.outputProblem { return .final(problem) }
+            return .succeeded
+        }
         let what = report.outcome == .exited ? "exit code \(report.exitCode ?? -1)" : report.outcome.rawValue
         if spec.effect == .nonIdempotent && report.outcome != .exited && report.outcome != .setupFailed {
             return .inDoubt("\(what): the non-idempotent tool was stopped mid-run, so whether its effect happened is unknown")
-        }
-        if attempt >= spec.retry.maxAttempts {
-            return .final(spec.retry.maxAttempts > 1 ? "\(what) on the last of \(spec.retry.maxAttempts) attempts" : what)
         }
         switch report.outcome {
         case .setupFailed: return .final("\(what): the sandbox could not be set up; not retried")
@@ -218,13 +307,53 @@ extension Runtime {
                 return .final("\(what); a non-idempotent tool is retried only on an exit code it declares as failed before any effect")
             }
         }
+        return retryOrFinal(spec, attempt: attempt, what)
+    }
+
+    /// Another attempt when the policy has one left, else the end.
+    static func retryOrFinal(_ spec: ToolSpec, attempt: Int, _ what: String) -> RetryDecision {
+        if attempt >= spec.retry.maxAttempts {
+            return .final(spec.retry.maxAttempts > 1 ? "\(what) on the last of \(spec.retry.maxAttempts) attempts" : what)
+        }
         let delay = spec.retry.delayMs(beforeAttempt: attempt + 1, random: RandomID.unit())
         return .retry(delayMs: delay, reason: "\(what); attempt \(attempt + 1) of \(spec.retry.maxAttempts) in \(delay) ms")
     }
 
+    /// An MCP server's attempt: the conversation decides, not the exit status (the server is
+    /// stopped once it has answered).
+    static func decideMCP(_ spec: ToolSpec, attempt: Int, _ execution: Execution, _ report: SandboxReport) -> RetryDecision {
+        if let result = execution.result {
+            if result["isError"]?.boolValue == true {
+                let what = "the tool answered with an error: " + (MCPText.firstText(result) ?? "(no text)")
+                return spec.effect == .nonIdempotent ? .final(what) : retryOrFinal(spec, attempt: attempt, what)
+            }
+            if let problem = execution.outputProblem { return .final(problem) }
+            return .succeeded
+        }
+        let error = execution.mcpError
+        let what = error.map { "MCP \($0.phase): \($0.message)" } ?? "the MCP server stopped (\(report.outcome.rawValue)) without answering"
+        if report.outcome == .syscallBlocked { return .final("\(what) (\(report.outcome.rawValue)): it would be blocked again; not retried") }
+        // Before tools/call was sent nothing can have happened; a JSON-RPC error is the
+        // server refusing the request. Otherwise a non-idempotent call's outcome is unknown.
+        let beforeCall = error?.phase == "initialize"
+        if error?.kind == .rpcError { return .final(what) }
+        if spec.effect == .nonIdempotent && !beforeCall {
+            return .inDoubt("\(what): whether the non-idempotent tool's effect happened is unknown")
+        }
+        return retryOrFinal(spec, attempt: attempt, what)
+    }
+
     /// The step's error for a failed attempt.
     static func failure(_ execution: Execution, reason: String) -> JSONValue {
-        var error: JSONObject = ["code": .string(execution.report?.outcome.rawValue ?? "host_failure"), "message": .string(reason)]
+        var code = execution.report?.outcome.rawValue ?? "host_failure"
+        if execution.outputProblem != nil {
+            code = "bad_output"
+        } else if execution.result?["isError"]?.boolValue == true {
+            code = "tool_error"
+        } else if let mcp = execution.mcpError, execution.report?.outcome != .setupFailed {
+            code = "mcp_" + mcp.kind.rawValue
+        }
+        var error: JSONObject = ["code": .string(code), "message": .string(reason)]
         if let report = execution.report {
             if let code = report.exitCode { error["exitCode"] = .number(JSONNumber(Int(code))) }
             if let tail = stderrTail(report) { error["stderrTail"] = .string(tail) }
@@ -249,7 +378,12 @@ extension Runtime {
             receipt["stdoutSha256"] = .string(SHA256Digest.hex(of: SHA256Digest.hash(report.stdout)))
             receipt["stderrSha256"] = .string(SHA256Digest.hex(of: SHA256Digest.hash(report.stderr)))
             if let tail = stderrTail(report) { receipt["stderrTail"] = .string(tail) }
-            if case .succeeded = decision { receipt["result"] = result(of: report.stdout) }
+            if case .succeeded = decision { receipt["result"] = execution.result ?? .null }
+            if let problem = execution.outputProblem { receipt["outputProblem"] = .string(problem) }
+            if let mcp = execution.mcpError {
+                receipt["mcpError"] = ["kind": .string(mcp.kind.rawValue), "phase": .string(mcp.phase), "message": .string(mcp.message)]
+            }
+            if let result = execution.result, result["isError"]?.boolValue == true { receipt["toolResult"] = result }
         } else {
             receipt["outcome"] = "host_failure"
             receipt["hostFailure"] = .string(execution.hostFailure ?? "unknown")

@@ -95,10 +95,16 @@ public final class Runtime: Sendable {
     /// SHA-256 over the tool's identity (name, version, executable digest, command) and the
     /// canonical input: two calls with one key must agree on all of it.
     public static func fingerprint(tool: ToolSpec, canonicalInput: String) throws -> String {
-        let document: JSONValue = [
+        var document: JSONValue = [
             "tool": .string(tool.name), "version": .string(tool.version), "digest": .string(tool.digest),
             "command": .array(tool.command.map { .string($0) }), "input": try JSONValue.parse(canonicalInput),
         ]
+        // Only for the registry's protocols: an `exec` step keeps the fingerprint it always had.
+        if tool.protocolKind != .exec, case .object(var object) = document {
+            object["protocol"] = .string(tool.protocolKind.rawValue)
+            if let mcpTool = tool.mcpTool { object["mcpTool"] = .string(mcpTool) }
+            document = .object(object)
+        }
         return AuditChain.sha256(try document.canonicalized())
     }
 

@@ -30,6 +30,17 @@ public enum ApprovalPolicy: String, Sendable, CaseIterable {
     case never, always
 }
 
+/// How the host talks to a tool.
+public enum ToolProtocol: String, Sendable, CaseIterable {
+    /// An ad-hoc command (`call --exec`): the input on stdin, stdout is the result (JSON when
+    /// it parses, else text).
+    case exec
+    /// The input object on stdin; exactly one JSON value on stdout is the result.
+    case jsonStdio = "json-stdio"
+    /// An MCP server started for the call: initialize, one `tools/call`, stop.
+    case mcpStdio = "mcp-stdio"
+}
+
 /// Everything needed to run a tool's step, now or on resume: stored in the step's intent.
 public struct ToolSpec: Sendable, Equatable {
     public var name: String
@@ -56,6 +67,19 @@ public struct ToolSpec: Sendable, Equatable {
     public var noEffectExitCodes: [Int32] = []
     /// A read-only probe: "did the effect of this key happen?" (argv; the input on stdin).
     public var reconcile: [String]?
+    public var protocolKind: ToolProtocol = .exec
+    /// For `mcp-stdio`: the server's name for the tool.
+    public var mcpTool: String?
+    /// The result must match this JSON Schema (2020-12), else the attempt fails as `bad_output`.
+    public var outputSchema: JSONValue?
+    /// Host variables handed to the tool as secrets: never journaled, scrubbed from its output.
+    public var secrets: [String] = []
+    public var cpuTimeMs: UInt64?
+    public var processes: UInt64?
+    public var outputBytes: UInt64?
+    /// Other files the command runs (scripts, by absolute path) and their SHA-256, checked
+    /// before every attempt like `digest`.
+    public var pins: [String: String] = [:]
 
     public init(name: String, version: String, digest: String, command: [String], effect: EffectClass) {
         self.name = name
@@ -93,6 +117,18 @@ extension ToolSpec {
         ]
         object["noEffectExitCodes"] = .array(noEffectExitCodes.map { .number(JSONNumber(Int($0))) })
         if let reconcile { object["reconcile"] = .array(reconcile.map { .string($0) }) }
+        if protocolKind != .exec { object["protocol"] = .string(protocolKind.rawValue) }
+        if let mcpTool { object["mcpTool"] = .string(mcpTool) }
+        if let outputSchema { object["outputSchema"] = outputSchema }
+        if !secrets.isEmpty { object["secrets"] = .array(secrets.map { .string($0) }) }
+        if let cpuTimeMs { object["cpuTimeMs"] = .number(JSONNumber(UInt64(cpuTimeMs))) }
+        if let processes { object["processes"] = .number(JSONNumber(UInt64(processes))) }
+        if let outputBytes { object["outputBytes"] = .number(JSONNumber(UInt64(outputBytes))) }
+        if !pins.isEmpty {
+            var pinned = JSONObject()
+            for (path, digest) in pins.sorted(by: { $0.key < $1.key }) { pinned[path] = .string(digest) }
+            object["pins"] = .object(pinned)
+        }
         return .object(object)
     }
 
@@ -131,6 +167,20 @@ extension ToolSpec {
         if !(retry.jitter >= 0 && retry.jitter <= 1) { retry.jitter = 0.2 }
         noEffectExitCodes = object["noEffectExitCodes"]?.arrayValue?.compactMap { $0.numberValue?.int64.map { Int32(truncatingIfNeeded: $0) } } ?? []
         reconcile = object["reconcile"]?.arrayValue?.compactMap(\.stringValue)
+        if let text = object["protocol"]?.stringValue {
+            guard let kind = ToolProtocol(rawValue: text) else { throw bad("unknown protocol '\(text)'") }
+            protocolKind = kind
+        }
+        mcpTool = object["mcpTool"]?.stringValue
+        if protocolKind == .mcpStdio && mcpTool == nil { throw bad("an mcp-stdio tool without mcpTool") }
+        outputSchema = object["outputSchema"]
+        secrets = object["secrets"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        cpuTimeMs = object["cpuTimeMs"]?.numberValue?.uint64
+        processes = object["processes"]?.numberValue?.uint64
+        outputBytes = object["outputBytes"]?.numberValue?.uint64
+        for member in object["pins"]?.objectValue ?? [:] {
+            if let digest = member.value.stringValue { pins[member.key] = digest }
+        }
     }
 
     /// The profile this spec runs under, with its overrides applied.
@@ -138,6 +188,9 @@ extension ToolSpec {
         var profile = try Profile.named(self.profile)
         if let timeoutMs { profile.limits.wallTimeMs = timeoutMs }
         if let memoryBytes { profile.limits.memoryBytes = memoryBytes }
+        if let cpuTimeMs { profile.limits.cpuTimeMs = cpuTimeMs }
+        if let processes { profile.limits.processes = processes }
+        if let outputBytes { profile.limits.outputBytes = outputBytes }
         profile.filesystem.read.append(contentsOf: allowRead)
         profile.filesystem.write.append(contentsOf: allowWrite)
         if let network { profile.network = network }

@@ -65,6 +65,9 @@ extension PreparedRun {
     func execute(control: RunControl) -> SandboxReport {
         let facts = HostFacts.shared
         let resources = Resources()
+        // Handed-over descriptors are closed right after the clone, or by the clean-up on any
+        // earlier way out.
+        resources.fds += Set(request.handedOverDescriptors).filter { $0 > 2 }
         defer { resources.cleanUp() }
         var layers: [String] = []
 
@@ -240,9 +243,17 @@ extension PreparedRun {
             guard let p = makePipe() else { return failure("descriptors", errno) }
             stdinPipe = p
             stdinSource = p.read
+        case .descriptor(let fd):
+            stdinSource = fd
         }
+        // A stream sent to the caller's descriptor leaves its pipe unused: the parent closes
+        // the write end after the clone, so the supervisor sees end of file on it at once.
+        var stdoutTarget = outPipe.write
+        var stderrTarget = errPipe.write
+        if case .descriptor(let fd) = request.stdout { stdoutTarget = fd }
+        if case .descriptor(let fd) = request.stderr { stderrTarget = fd }
         var childFds: [Int32] = [0, 1, 2]
-        var parentFds: [Int32] = [stdinSource, outPipe.write, errPipe.write]
+        var parentFds: [Int32] = [stdinSource, stdoutTarget, stderrTarget]
         for (child, parent) in request.extraDescriptors.sorted(by: { $0.key < $1.key }) where child > 2 {
             childFds.append(child)
             parentFds.append(parent)
@@ -374,6 +385,7 @@ extension PreparedRun {
         closeFd(outPipe.write)
         closeFd(errPipe.write)
         if let stdinPipe { closeFd(stdinPipe.read) }
+        for fd in Set(request.handedOverDescriptors) where fd > 2 { closeFd(fd) }
 
         // The child has called execve or exited. A setup failure is in the shared error record
         // (written without allocating, so it survives a child at its memory limit); the report

@@ -45,6 +45,7 @@ public enum Sandbox {
                     do {
                         report = try PreparedRun(request).execute(control: control)
                     } catch {
+                        request.closeHandedOverDescriptors()
                         control.close()
                         continuation.resume(throwing: error)
                         return
@@ -74,6 +75,9 @@ public enum Sandbox {
     /// This process's environment (what `SandboxRequest.hostEnvironment` defaults to).
     public static func processEnvironment() -> [String: String] { Posix.environment() }
 
+    /// CLOCK_MONOTONIC in nanoseconds (the clock of the sandbox's deadlines).
+    public static func monotonicNanoseconds() -> UInt64 { Posix.monotonicNanoseconds() }
+
     /// This process's working directory (`/` when it cannot be read).
     public static func currentDirectory() -> String { Posix.currentDirectory() }
 
@@ -81,7 +85,14 @@ public enum Sandbox {
     public static func runBlocking(_ request: SandboxRequest) throws -> SandboxReport {
         let control = RunControl()
         defer { control.close() }
-        return try PreparedRun(request).execute(control: control)
+        let prepared: PreparedRun
+        do {
+            prepared = try PreparedRun(request)
+        } catch {
+            request.closeHandedOverDescriptors()
+            throw error
+        }
+        return prepared.execute(control: control)
     }
 }
 
@@ -118,14 +129,15 @@ final class RunControl: Sendable {
     }
 }
 
-/// Starts a detached POSIX thread for a closure.
-enum DetachedThread {
+/// Starts a detached POSIX thread for a closure: for blocking work (a child's supervision, a
+/// conversation over pipes) that must not hold a thread of Swift's small cooperative pool.
+public enum DetachedThread {
     private final class Body {
         let run: () -> Void
         init(_ run: @escaping () -> Void) { self.run = run }
     }
 
-    static func start(_ body: @escaping @Sendable () -> Void) {
+    public static func start(_ body: @escaping @Sendable () -> Void) {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))

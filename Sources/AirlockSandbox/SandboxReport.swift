@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// How a confined child ended.
 public enum Outcome: String, Sendable, Equatable, CaseIterable {
     case exited
@@ -117,6 +121,10 @@ public enum InputSource: Sendable, Equatable {
     case inherit
     /// These bytes, written by the parent, then end of file.
     case bytes([UInt8])
+    /// This descriptor of the host's (the read end of a pipe the caller writes to, for a
+    /// conversation with the tool). Handed over: the sandbox closes it once the child has its
+    /// copy, or when the run fails before that.
+    case descriptor(Int32)
 }
 
 /// Where one of the child's output streams goes. Every mode counts bytes and enforces the cap.
@@ -127,6 +135,12 @@ public enum OutputSink: Sendable, Equatable {
     case capture
     /// Counted and hashed, then dropped.
     case discard
+    /// The child writes straight to this descriptor of the host's (the write end of a pipe the
+    /// caller reads, for a conversation with the tool). Handed over like `InputSource.descriptor`:
+    /// the sandbox closes it once the child has its copy, so the caller's read end sees end of
+    /// file when the tool is gone. The caller enforces its own cap: the report counts nothing
+    /// for this stream.
+    case descriptor(Int32)
 }
 
 /// One confined run: the command, the profile, and where its streams go.
@@ -161,5 +175,20 @@ public struct SandboxRequest: Sendable {
         self.stderr = stderr
         self.workingDirectory = workingDirectory
         self.extraDescriptors = extraDescriptors
+    }
+}
+
+extension SandboxRequest {
+    /// The `.descriptor` streams' descriptors, which the sandbox owns once asked to run.
+    var handedOverDescriptors: [Int32] {
+        var fds: [Int32] = []
+        if case .descriptor(let fd) = stdin { fds.append(fd) }
+        if case .descriptor(let fd) = stdout { fds.append(fd) }
+        if case .descriptor(let fd) = stderr { fds.append(fd) }
+        return fds
+    }
+
+    func closeHandedOverDescriptors() {
+        for fd in Set(handedOverDescriptors) where fd > 2 { close(fd) }
     }
 }

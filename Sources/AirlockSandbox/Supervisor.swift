@@ -188,7 +188,7 @@ struct Supervisor {
             if stream == .stdout { pendingOut.append(contentsOf: kept) } else { pendingErr.append(contentsOf: kept) }
         case .capture:
             if stream == .stdout { result.stdout.append(contentsOf: kept) } else { result.stderr.append(contentsOf: kept) }
-        case .discard:
+        case .discard, .descriptor:
             break
         }
         if stream == .stdout { result.stdoutBytes += UInt64(kept.count) } else { result.stderrBytes += UInt64(kept.count) }

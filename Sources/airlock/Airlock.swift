@@ -11,7 +11,7 @@ struct Airlock: ParsableCommand {
         commandName: "airlock",
         abstract: "Run AI agents' tool calls in freshly cloned, confined children.",
         subcommands: [
-            Exec.self, Call.self, Runs.self, Steps.self, Resume.self, Approve.self, Deny.self, Resolve.self, Audit.self,
+            Exec.self, Call.self, Tools.self, Runs.self, Steps.self, Resume.self, Approve.self, Deny.self, Resolve.self, Audit.self,
             Profiles.self, Doctor.self,
         ]
     )

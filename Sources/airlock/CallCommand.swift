@@ -15,8 +15,12 @@ struct Call: ParsableCommand {
             before the answer. Exit status: 0 success (the result on stdout); 1 the tool failed (its \
             receipt is recorded); 2 usage or input error; 3 awaiting approval (the step id on stdout); \
             4 refused: in doubt; 5 refused: key conflict; 6 denied; 7 in progress elsewhere; 8 Airlock \
-            itself failed (damaged journal, full disk).
-            Until the tool registry lands, name the command with --exec -- CMD ARGS.
+            itself failed (damaged journal, full disk); 9 refused: the registered tool's executable \
+            or scripts changed since `airlock tools add` (add it again to approve the change).
+            TOOL is a registered tool (`airlock tools list`): its input is validated against its \
+            input schema before anything is journaled, and it runs with its registered policy. \
+            With --exec, the command after -- is run as an ad-hoc tool instead, with the policy \
+            given by the flags.
             """)
 
     @OptionGroup var options: HomeOptions
@@ -98,7 +102,11 @@ struct Call: ParsableCommand {
             throw ValidationError("the tool name must match [a-zA-Z0-9_-]{1,64}, not '\(tool)'")
         }
         if !exec {
-            throw ValidationError("no tool registry yet: run a command as the tool with --exec --effect CLASS -- CMD [ARG...]")
+            if !command.isEmpty { throw ValidationError("a command after -- needs --exec (a registered tool runs its own command)") }
+            if effect != nil { throw ValidationError("--effect is for --exec tools; a registered tool's effect class is set by `airlock tools add`") }
+            if let key, key.isEmpty || key.utf8.count > 512 { throw ValidationError("--key must be 1 to 512 bytes") }
+            if let runId, runId.isEmpty || runId.utf8.count > 128 { throw ValidationError("--run must be 1 to 128 bytes") }
+            return
         }
         if command.isEmpty { throw ValidationError("--exec needs a command after --") }
         guard let effect else { throw ValidationError("--exec needs --effect read-only, idempotent or non-idempotent") }
@@ -170,19 +178,25 @@ struct Call: ParsableCommand {
     func run() throws {
         let value: JSONValue
         let spec: ToolSpec
+        let runtime: Runtime
         do {
             value = try readInput()
-            spec = try toolSpec()
+            let adHoc = exec ? try toolSpec() : nil
+            runtime = try options.openRuntime()
+            spec = try adHoc ?? runtime.prepareCall(tool: tool, input: value)
         } catch let error as ValidationError {
             printError("airlock call: \(error.message)")
             throw ExitCode(JournalExit.usage)
+        } catch let error as RuntimeError {
+            throw fail("call", error)
+        } catch let error as JournalError {
+            throw fail("call", error)
         } catch {
             printError("airlock call: \(error)")
             throw ExitCode(JournalExit.usage)
         }
         let answer: CallAnswer
         do {
-            let runtime = try options.openRuntime()
             let request = CallRequest(tool: spec, input: value, key: key, run: runId)
             answer = try blocking { try await runtime.call(request) }
         } catch { throw fail("call", error) }
@@ -211,18 +225,4 @@ struct Call: ParsableCommand {
 }
 
 /// The whole file, or nil when it cannot be read or is over `limit` bytes.
-func readFile(_ path: String, limit: Int) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n < 0 { return nil }
-        if n == 0 { return bytes }
-        bytes.append(contentsOf: chunk[0..<n])
-        if bytes.count > limit { return nil }
-    }
-}
+func readFile(_ path: String, limit: Int) -> [UInt8]? { readWholeFile(path, limit: limit) }

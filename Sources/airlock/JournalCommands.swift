@@ -21,6 +21,8 @@ enum JournalExit {
     static let inProgress: Int32 = 7
     /// Airlock itself could not do the job: a damaged journal, a full disk.
     static let internalFailure: Int32 = 8
+    /// A registered tool's pinned executable or scripts changed: refused until added again.
+    static let untrusted: Int32 = 9
 
     static func status(_ status: CallStatus) -> Int32 {
         switch status {
@@ -102,7 +104,11 @@ func fail(_ command: String, _ error: any Error) -> ExitCode {
         return error
     case let error as RuntimeError:
         printError("airlock \(command): \(error.message)")
-        return ExitCode(error.code == .io || error.code == .badRecord ? JournalExit.internalFailure : JournalExit.usage)
+        switch error.code {
+        case .io, .badRecord: return ExitCode(JournalExit.internalFailure)
+        case .untrusted: return ExitCode(JournalExit.untrusted)
+        default: return ExitCode(JournalExit.usage)
+        }
     case let error as JournalError:
         printError("airlock \(command): \(error.message)")
         return ExitCode(error.code == .notFound ? JournalExit.usage : JournalExit.internalFailure)

@@ -1,0 +1,517 @@
+import AirlockJournal
+import AirlockRuntime
+import AirlockSandbox
+import Glibc
+import Testing
+
+/// The example plugins of `examples/tools/`, copied into a test's own directory.
+extension RuntimeWorkspace {
+    static let repoRoot: String = {
+        var path = #filePath
+        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+        return path
+    }()
+
+    /// Copies `examples/tools/NAME` to `plugins/NAME` (data directories made writable by the
+    /// tool's user) and returns the copy's directory.
+    func plugin(_ name: String) throws -> String {
+        let target = path + "/plugins/" + name
+        #expect(system("mkdir -p '\(path)/plugins' && cp -r '\(Self.repoRoot)/examples/tools/\(name)' '\(target)' && chmod -R a+rX '\(path)/plugins'") == 0)
+        for data in ["notes", "ledger"] where name == "note-writer" && data == "notes" || name == "ledger" && data == "ledger" {
+            mkdir(target + "/" + data, 0o777)
+            chmod(target + "/" + data, 0o777)
+        }
+        return target
+    }
+
+    /// A plugin directory of the test's own, with a manifest and an executable script.
+    func customPlugin(_ name: String, manifest: String, script: String, scriptName: String = "tool.sh") -> String {
+        let dir = path + "/custom/" + name
+        _ = system("mkdir -p '\(dir)' && chmod -R a+rX '\(path)/custom'")
+        write(dir + "/airlock-tool.yaml", manifest)
+        write(dir + "/" + scriptName, script, mode: 0o755)
+        return dir
+    }
+
+    func stepCount(_ runtime: Runtime) throws -> Int { try runtime.journal.steps(StepFilter()).count }
+}
+
+/// Expects `body` to throw a RuntimeError whose message contains every fragment.
+func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected a \(code.rawValue) error containing \(fragments)", sourceLocation: sourceLocation)
+    } catch let error as RuntimeError {
+        #expect(error.code == code, "\(error.code): \(error.message)", sourceLocation: sourceLocation)
+        for fragment in fragments {
+            #expect(error.message.contains(fragment), "missing \(fragment.debugDescription) in: \(error.message)", sourceLocation: sourceLocation)
+        }
+    } catch {
+        Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite struct ToolRegistryTests {
+    // MARK: - Manifests
+
+    @Test func readOnlyYAMLPluginRegistersValidatesAndRuns() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let dir = try ws.plugin("word-count")
+        let added = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "test")
+        #expect(added.map(\.name) == ["word-count"])
+        let tool = try #require(try runtime.registeredTool("word-count"))
+        #expect(tool.spec.effect == .readOnly)
+        #expect(tool.spec.protocolKind == .jsonStdio)
+        #expect(tool.spec.command == [dir + "/tool.py"])
+        #expect(tool.spec.digest == (try Executable.digest(path: dir + "/tool.py")))
+        #expect(tool.annotations["readOnlyHint"] == true && tool.annotations["openWorldHint"] == false)
+
+        let answer = try await runtime.callTool("word-count", input: ["text": "one two three\nfour"], key: "wc-1")
+        #expect(answer.status == .succeeded, "\(answer.message) \(answer.step.error ?? .null)")
+        #expect(answer.result == ["words": 4, "lines": 2, "characters": 18])
+        // Replayed by key, not run again.
+        let again = try await runtime.callTool("word-count", input: ["text": "one two three\nfour"], key: "wc-1")
+        #expect(again.replayed && again.result == answer.result)
+    }
+
+    @Test func invalidInputIsRefusedWithEveryPathAndKeywordBeforeAnythingIsJournaled() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let dir = try ws.plugin("ledger")
+        _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "test")
+        await expectRuntimeError(.invalidInput, ["/amount", "type", "/account", "pattern", "extra", "additionalProperties"]) {
+            _ = try await runtime.callTool("ledger", input: ["account": "NOT VALID", "amount": "5", "extra": true])
+        }
+        await expectRuntimeError(.invalidInput, ["required", "amount"]) {
+            _ = try await runtime.callTool("ledger", input: ["account": "alice"])
+        }
+        await expectRuntimeError(.notFound, ["no tool named nope"]) {
+            _ = try await runtime.callTool("nope", input: [:])
+        }
+        #expect(try ws.stepCount(runtime) == 0, "a refused input was journaled")
+        #expect(ws.read(dir + "/ledger/ledger.txt") == nil, "a refused input ran the tool")
+    }
+
+    @Test func manifestErrorsNameTheirJSONPath() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let script = "#!/bin/sh\necho '{}'\n"
+        func manifest(_ body: String) -> String {
+            "name: t\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./tool.sh]\neffect: read-only\ninputSchema: {type: object}\n" + body
+        }
+        let cases: [(String, String, [String])] = [
+            ("unknown", manifest("colour: red\n"), ["/colour", "unknown key"]),
+            ("badretry", manifest("retry: {maxAtempts: 2}\n"), ["/retry/maxAtempts", "unknown key"]),
+            ("badlimit", manifest("limits: {wallTimeSeconds: -1}\n"), ["/limits/wallTimeSeconds"]),
+            ("schema", manifest("outputSchema: {type: 12}\n"), ["/outputSchema", "invalid JSON Schema"]),
+            ("write-etc", manifest("filesystem: {write: [/etc]}\n"), ["/filesystem/write/0", "system directory"]),
+            ("secrets", manifest("secrets: [AIRLOCK_X, 'bad name']\n"), ["/secrets/0", "/secrets/1"]),
+            ("norway", manifest("approval: no\n"), ["/approval", "never, always", "\"no\""]),
+            ("escape", "name: t\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [../outside/tool.sh]\neffect: read-only\ninputSchema: {type: object}\n", ["/command/0", "outside the manifest's directory"]),
+            ("noexec", "name: t\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./data.txt]\neffect: read-only\ninputSchema: {type: object}\n", ["/command/0", "not executable"]),
+            ("missing", "name: t\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./nope]\neffect: read-only\ninputSchema: {type: object}\n", ["/command/0", "No such file"]),
+            ("badname", "name: 'has space'\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./tool.sh]\neffect: sometimes\ninputSchema: {type: array}\n", ["/name", "/effect", "/inputSchema/type"]),
+            ("noschema", "name: t\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./tool.sh]\neffect: read-only\n", ["/inputSchema", "required"]),
+            ("protocol", "name: t\nversion: '1'\ndescription: d\nprotocol: grpc\ncommand: [./tool.sh]\n", ["/protocol", "json-stdio or mcp-stdio"]),
+            ("bomb", manifest("x: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n" + (1...6).map { "x\($0): &a\($0) [" + Array(repeating: $0 == 1 ? "*a" : "*a\($0 - 1)", count: 10).joined(separator: ", ") + "]\n" }.joined()), ["more than 100000 YAML nodes"]),
+            ("duplicate", manifest("name: again\n"), ["duplicated key"]),
+        ]
+        _ = system("mkdir -p '\(ws.path)/custom/outside' && printf '#!/bin/sh\\n' > '\(ws.path)/custom/outside/tool.sh' && chmod 755 '\(ws.path)/custom/outside/tool.sh'")
+        for (name, text, fragments) in cases {
+            let dir = ws.customPlugin(name, manifest: text, script: script)
+            ws.write(dir + "/data.txt", "not a program")
+            await expectRuntimeError(.usage, fragments) {
+                _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "test")
+            }
+        }
+        // The home itself is off limits.
+        let home = ws.customPlugin("home", manifest: manifest("filesystem: {read: ['\(ws.home)']}\n"), script: script)
+        await expectRuntimeError(.usage, ["/filesystem/read/0", "Airlock's own home"]) {
+            _ = try await runtime.addTools(manifestPath: home + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "test")
+        }
+        let json = ws.customPlugin("json", manifest: "", script: script)
+        ws.write(json + "/m.json", #"{"name": "t", "version": "1", "description": "d", "protocol": "json-stdio", "command": ["./tool.sh"], "effect": "read-only", "inputSchema": {"type": "object"}, "env": [1]}"#)
+        await expectRuntimeError(.usage, ["/env/0", "must be a string"]) {
+            _ = try await runtime.addTools(manifestPath: json + "/m.json", overrides: ToolOverrides(), by: "test")
+        }
+        ws.write(json + "/broken.json", #"{"name": "t", "#)
+        await expectRuntimeError(.usage, ["not valid JSON"]) {
+            _ = try await runtime.addTools(manifestPath: json + "/broken.json", overrides: ToolOverrides(), by: "test")
+        }
+        #expect(try runtime.registeredTools().isEmpty)
+    }
+
+    // MARK: - Pinned digests and overrides
+
+    @Test func aChangedBinaryIsRefusedUntilAddedAgainAndEveryChangeIsAudited() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let dir = try ws.plugin("word-count")
+        let manifest = dir + "/airlock-tool.yaml"
+        _ = try await runtime.addTools(manifestPath: manifest, overrides: ToolOverrides(), by: "alice")
+        #expect(try runtime.verifyTools().map(\.status) == [.ok])
+        // The plugin is swapped for something else.
+        ws.write(dir + "/tool.py", "#!/usr/bin/python3 -I\nprint('{\"words\": 0, \"lines\": 0, \"characters\": 0}')\n", mode: 0o755)
+        await expectRuntimeError(.untrusted, ["tool.py changed", "airlock tools add"]) {
+            _ = try await runtime.callTool("word-count", input: ["text": "a b"])
+        }
+        #expect(try ws.stepCount(runtime) == 0)
+        let verification = try runtime.verifyTools()
+        #expect(verification.first?.status == .changed)
+        #expect(verification.first?.problems.contains { $0.contains("tool.py changed") } == true)
+        // A step created before the change is refused at run time too (resume path).
+        // The operator looks at it and approves the new binary.
+        _ = try await runtime.addTools(manifestPath: manifest, overrides: ToolOverrides(), by: "alice")
+        let answer = try await runtime.callTool("word-count", input: ["text": "a b"])
+        #expect(answer.status == .succeeded && answer.result == ["words": 0, "lines": 0, "characters": 0])
+        // The manifest itself is pinned too.
+        ws.write(manifest, (ws.read(manifest) ?? "") + "\n# edited\n")
+        #expect(try runtime.verifyTools().first?.problems.contains { $0.contains("manifest") } == true)
+        try await runtime.removeTool(name: "word-count", by: "bob")
+        #expect(try runtime.registeredTools().isEmpty)
+        var kinds: [String] = []
+        try runtime.journal.forEachAuditEntry { entry in
+            if let kind = (try? JSONValue.parse(entry.entry))?["kind"]?.stringValue { kinds.append(kind) }
+        }
+        #expect(kinds.filter { $0.hasPrefix("tool_") } == ["tool_added", "tool_replaced", "tool_removed"])
+        #expect(try runtime.journal.verifyAudit().ok)
+    }
+
+    @Test func theOperatorOverridesThePluginsWordAndTheOverrideSurvivesReAdding() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let dir = try ws.plugin("word-count")
+        var overrides = ToolOverrides()
+        overrides.approval = .always
+        overrides.effect = .idempotent
+        _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: overrides, by: "ops")
+        var tool = try #require(try runtime.registeredTool("word-count"))
+        #expect(tool.spec.effect == .idempotent && tool.declared["effect"] == "read-only")
+        let waiting = try await runtime.callTool("word-count", input: ["text": "x"], key: "needs-ok")
+        #expect(waiting.status == .awaitingApproval)
+        _ = try await runtime.approve(waiting.step.id, by: "ops", reason: "fine", expiresInSeconds: nil)
+        let ran = try await runtime.callTool("word-count", input: ["text": "x"], key: "needs-ok")
+        #expect(ran.status == .succeeded, "\(ran.message)")
+        // Re-adding (say, after a plugin update) keeps the operator's overrides.
+        _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "ops")
+        tool = try #require(try runtime.registeredTool("word-count"))
+        #expect(tool.spec.approval == .always && tool.spec.effect == .idempotent)
+        _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), replaceOverrides: true, by: "ops")
+        tool = try #require(try runtime.registeredTool("word-count"))
+        #expect(tool.spec.approval == .never && tool.spec.effect == .readOnly)
+    }
+
+    // MARK: - json-stdio
+
+    @Test func idempotentWriterReportsItsEffectAndNonIdempotentLedgerReconcilesAfterACrash() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let notes = try ws.plugin("note-writer")
+        _ = try await runtime.addTools(manifestPath: notes + "/airlock-tool.json", overrides: ToolOverrides(), by: "t")
+        let written = try await runtime.callTool("note-writer", input: ["name": "todo", "content": "milk"], key: "n1")
+        #expect(written.status == .succeeded, "\(written.message) \(written.step.error ?? .null)")
+        #expect(ws.read(notes + "/notes/todo.txt") == "milk")
+        #expect(written.receipt?["effects"] == [["kind": "file.write", "target": "notes/todo.txt"]])
+
+        let ledger = try ws.plugin("ledger")
+        _ = try await runtime.addTools(manifestPath: ledger + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        let spec = try #require(try runtime.registeredTool("ledger")).spec
+        #expect(spec.reconcile == [ledger + "/reconcile.py"])
+        #expect(spec.pins.keys.contains(ledger + "/reconcile.py"))
+        // A host died after the payment was appended: the probe finds it, nothing runs twice.
+        let orphan = try await insertOrphan(runtime, spec: spec, input: ["account": "alice", "amount": 5], key: "pay-1")
+        ws.write(ledger + "/ledger/ledger.txt", "pay-1 alice 5\n", mode: 0o666)
+        _ = try await runtime.resume()
+        let step = try #require(try runtime.journal.step(idOrKey: orphan.id))
+        #expect(step.state == .succeeded)
+        #expect(step.result?["reference"] == "pay-1")
+        #expect(ws.read(ledger + "/ledger/ledger.txt") == "pay-1 alice 5\n")
+        // Exit 3 is declared "nothing written": retried; the retry pays once.
+        ws.write(ledger + "/ledger/closed", "")
+        chmod(ledger + "/ledger/closed", 0o666)
+        let closed = try await runtime.callTool("ledger", input: ["account": "bob", "amount": 7], key: "pay-2")
+        #expect(closed.status == .failed)
+        #expect(try runtime.journal.attempts(stepId: closed.step.id).count == 2)
+        #expect(ws.read(ledger + "/ledger/ledger.txt") == "pay-1 alice 5\n")
+    }
+
+    @Test func badOutputsAndHostilePluginsEndAsReceiptsAndTheHostCarriesOn() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        func plugin(_ name: String, effect: String = "idempotent", extra: String = "", _ script: String) async throws {
+            let manifest = "name: \(name)\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./tool.sh]\neffect: \(effect)\ninputSchema: {type: object}\n\(extra)"
+            let dir = ws.customPlugin(name, manifest: manifest, script: "#!/bin/sh\n" + script)
+            _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        }
+        try await plugin("notjson", "cat >/dev/null; echo 'hello, not JSON'")
+        try await plugin("twovalues", "cat >/dev/null; echo '{} {}'")
+        try await plugin("silent", "cat >/dev/null")
+        try await plugin("wrongshape", extra: "outputSchema: {type: object, required: [n]}\n", "cat >/dev/null; echo '{\"m\": 1}'")
+        try await plugin("garbagefd3", "cat >/dev/null; printf 'not json\\n{\"kind\":\"x\",\"target\":\"t\"}\\n\\377\\376\\n' >&3; echo '{\"ok\": true}'")
+        try await plugin("nostdin", extra: "limits: {wallTimeSeconds: 20}\n", "echo '{\"ignored\": true}'")
+        try await plugin("crash", "sh -c 'kill -SEGV $$'")
+        for name in ["notjson", "twovalues", "silent", "wrongshape"] {
+            let answer = try await runtime.callTool(name, input: [:])
+            #expect(answer.status == .failed, "\(name): \(answer.message)")
+            #expect(answer.step.error?["code"] == "bad_output", "\(name): \(answer.step.error ?? .null)")
+            #expect(try runtime.journal.attempts(stepId: answer.step.id).last?.receipt?["outputProblem"] != nil)
+        }
+        let fd3 = try await runtime.callTool("garbagefd3", input: [:])
+        #expect(fd3.status == .succeeded)
+        let effects = fd3.receipt?["effects"]?.arrayValue ?? []
+        #expect(effects.count == 3)
+        #expect(effects.filter { $0["malformed"] != nil }.count == 2)
+        #expect(effects.contains(["kind": "x", "target": "t"]))
+        // A plugin that never reads its stdin, given an 8 MiB input: it answers and is done.
+        let big = JSONValue.object(["blob": .string(String(repeating: "x", count: 8 << 20))])
+        let nostdin = try await runtime.callTool("nostdin", input: big)
+        #expect(nostdin.status == .succeeded, "\(nostdin.message)")
+        let crash = try await runtime.callTool("crash", input: [:])
+        #expect(crash.status == .failed && crash.step.error?["exitCode"] == 139, "\(crash.step.error ?? .null)")
+        // An input over the limit is refused before the journal.
+        let huge = JSONValue.object(["blob": .string(String(repeating: "x", count: 17 << 20))])
+        await expectRuntimeError(.usage, ["MiB"]) { _ = try await runtime.callTool("nostdin", input: huge) }
+        // And the host still works.
+        #expect(try await runtime.callTool("garbagefd3", input: ["again": true]).status == .succeeded)
+    }
+
+    @Test func secretsReachTheToolButNeverTheJournal() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let secret = "s3cr3t-\(getpid())-value"
+        setenv("AIRLOCK_TEST_API_TOKEN_\(getpid())", secret, 1)
+        defer { unsetenv("AIRLOCK_TEST_API_TOKEN_\(getpid())") }
+        let variable = "AIRLOCK_TEST_API_TOKEN_\(getpid())"
+        // AIRLOCK_* names are the host's own: a manifest may not ask for them.
+        let refused = ws.customPlugin("refused", manifest: "name: t\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./tool.sh]\neffect: read-only\ninputSchema: {type: object}\nsecrets: [\(variable)]\n", script: "#!/bin/sh\n")
+        await expectRuntimeError(.usage, ["/secrets/0"]) {
+            _ = try await runtime.addTools(manifestPath: refused + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        }
+        setenv("TEST_API_TOKEN", secret, 1)
+        defer { unsetenv("TEST_API_TOKEN") }
+        let dir = ws.customPlugin("leaky", manifest: "name: leaky\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./tool.sh]\neffect: read-only\ninputSchema: {type: object}\nsecrets: [TEST_API_TOKEN]\n", script: """
+            #!/bin/sh
+            cat >/dev/null
+            echo "token is $TEST_API_TOKEN" >&2
+            echo "{\\"kind\\":\\"api.call\\",\\"target\\":\\"$TEST_API_TOKEN\\"}" >&3
+            echo "{\\"echo\\": \\"$TEST_API_TOKEN\\", \\"length\\": ${#TEST_API_TOKEN}}"
+            """)
+        _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        let answer = try await runtime.callTool("leaky", input: [:])
+        #expect(answer.status == .succeeded, "\(answer.message)")
+        #expect(answer.result?["echo"] == "[secret:TEST_API_TOKEN]")
+        #expect(answer.result?["length"] == .number(JSONNumber(secret.count)), "the tool did not get the secret")
+        #expect(answer.receipt?["stderrTail"]?.stringValue?.contains("[secret:TEST_API_TOKEN]") == true)
+        #expect(answer.receipt?["effects"] == [["kind": "api.call", "target": "[secret:TEST_API_TOKEN]"]])
+        // Not in the journal's bytes at all (the database file and its WAL).
+        for file in ["/journal.db", "/journal.db-wal"] {
+            let bytes = Array((ws.read(ws.home + file) ?? "").utf8)
+            #expect(!bytes.isEmpty || file.hasSuffix("wal"))
+            let needle = Array(secret.utf8)
+            let found = bytes.count >= needle.count && (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
+            #expect(!found, "the secret is in \(file)")
+        }
+        // A missing secret: a clear failure, recorded.
+        unsetenv("TEST_API_TOKEN")
+        let missing = try await runtime.callTool("leaky", input: ["n": 2])
+        #expect(missing.status == .failed)
+        #expect(missing.step.error?["message"]?.stringValue?.contains("TEST_API_TOKEN is not set") == true)
+    }
+
+    // MARK: - Export
+
+    @Test func exportGivesMCPAndOpenAIShapesWithAnnotationsFromTheEffectClass() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        for (name, file) in [("word-count", "airlock-tool.yaml"), ("note-writer", "airlock-tool.json"), ("ledger", "airlock-tool.yaml")] {
+            _ = try await runtime.addTools(manifestPath: try ws.plugin(name) + "/" + file, overrides: ToolOverrides(), by: "t")
+        }
+        let tools = try runtime.registeredTools()
+        let mcp = try Runtime.export(tools, format: "mcp")
+        let listed = try #require(mcp["tools"]?.arrayValue)
+        #expect(listed.compactMap { $0["name"]?.stringValue } == ["ledger", "note-writer", "word-count"])
+        func hints(_ name: String) -> JSONValue? { listed.first { $0["name"]?.stringValue == name }?["annotations"] }
+        #expect(hints("word-count") == ["readOnlyHint": true, "idempotentHint": true, "destructiveHint": false, "openWorldHint": false])
+        #expect(hints("note-writer") == ["readOnlyHint": false, "idempotentHint": true, "destructiveHint": true, "openWorldHint": false])
+        #expect(hints("ledger") == ["readOnlyHint": false, "idempotentHint": false, "destructiveHint": true, "openWorldHint": false])
+        #expect(listed.first { $0["name"] == "word-count" }?["outputSchema"]?["required"] == ["words", "lines", "characters"])
+        let openai = try Runtime.export(tools, format: "openai")
+        let first = try #require(openai.arrayValue?.first)
+        #expect(first["type"] == "function")
+        #expect(first["function"]?["name"] == "ledger")
+        #expect(first["function"]?["parameters"]?["required"] == ["account", "amount"])
+        await expectRuntimeError(.usage, ["--format"]) { _ = try Runtime.export(tools, format: "xml") }
+    }
+}
+
+/// mcp-stdio plugins: the reference server from PyPI and hostile servers, each in the sandbox.
+@Suite struct MCPPluginTests {
+    static let timeServer = "/opt/airlock/plugins-venv/bin/mcp-server-time"
+
+    @Test func theReferenceTimeServerIsRegisteredToolByToolAndCalledInTheSandbox() async throws {
+        try #require(access(Self.timeServer, X_OK) == 0, "mcp-server-time is missing at \(Self.timeServer): scripts/test installs it (scripts/lib.sh airlock_install_plugins)")
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let dir = try ws.plugin("time")
+        let added = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        #expect(added.map(\.name).sorted() == ["time__convert_time", "time__get_current_time"])
+        let tool = try #require(try runtime.registeredTool("time__get_current_time"))
+        // The server's annotations are the defaults: readOnlyHint makes it read-only.
+        #expect(tool.spec.effect == .readOnly)
+        #expect(tool.serverAnnotations["readOnlyHint"] == true)
+        #expect(tool.spec.mcpTool == "get_current_time")
+        #expect(tool.inputSchema["required"] == ["timezone"])
+
+        let now = try await runtime.callTool("time__get_current_time", input: ["timezone": "Europe/Paris"], key: "paris")
+        #expect(now.status == .succeeded, "\(now.message) \(now.step.error ?? .null)")
+        #expect(now.result?["structuredContent"]?["timezone"] == "Europe/Paris")
+        #expect(now.result?["isError"] == false)
+        let receipt = try #require(now.receipt)
+        #expect(receipt["layers"]?.arrayValue?.contains("seccomp") == true)
+        #expect(receipt["profile"] == "default")
+        let replay = try await runtime.callTool("time__get_current_time", input: ["timezone": "Europe/Paris"], key: "paris")
+        #expect(replay.replayed && replay.result == now.result)
+
+        let converted = try await runtime.callTool("time__convert_time", input: ["source_timezone": "UTC", "time": "12:00", "target_timezone": "Asia/Tokyo"])
+        #expect(converted.status == .succeeded, "\(converted.message)")
+        #expect(converted.result?["structuredContent"]?["target"]?["datetime"]?.stringValue?.contains("T21:00:00") == true)
+
+        // The server's own error is a failed step whose error carries the server's text.
+        let bad = try await runtime.callTool("time__get_current_time", input: ["timezone": "Mars/Olympus_Mons"])
+        #expect(bad.status == .failed)
+        #expect(bad.step.error?["code"] == "tool_error", "\(bad.step.error ?? .null)")
+        #expect(bad.step.error?["message"]?.stringValue?.contains("Mars/Olympus_Mons") == true, "\(bad.step.error ?? .null)")
+        // Schema validation happens before the server is even started.
+        await expectRuntimeError(.invalidInput, ["timezone", "required"]) {
+            _ = try await runtime.callTool("time__get_current_time", input: [:])
+        }
+    }
+
+    /// A hostile "MCP server" written in Python, run in the sandbox.
+    func hostile(_ ws: RuntimeWorkspace, _ runtime: Runtime, _ name: String, effect: String = "idempotent", _ body: String) async throws -> String {
+        let dir = ws.customPlugin(name, manifest: """
+            name: \(name)
+            version: '1'
+            description: a hostile server
+            protocol: mcp-stdio
+            command: [./server.py]
+            effect: \(effect)
+            limits: {wallTimeSeconds: 3}
+            """, script: "#!/usr/bin/python3 -I\nimport json, sys, time\n" + body, scriptName: "server.py")
+        return dir + "/airlock-tool.yaml"
+    }
+
+    static let handshake = """
+        def send(m): sys.stdout.write(json.dumps(m) + "\\n"); sys.stdout.flush()
+        def read(): return json.loads(sys.stdin.readline())
+        r = read(); send({"jsonrpc": "2.0", "id": r["id"], "result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "h", "version": "1"}}})
+        read()
+        r = read()
+        if r["method"] == "tools/list":
+            send({"jsonrpc": "2.0", "id": r["id"], "result": {"tools": [{"name": "act", "inputSchema": {"type": "object"}}]}}); sys.exit(0)
+
+        """
+
+    @Test func hostileServersEndInClearErrorsAndReceipts() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        // Never answers initialize: tools add says so, within the time limit.
+        let mute = try await hostile(ws, runtime, "mute", "time.sleep(30)\n")
+        await expectRuntimeError(.usage, ["initialize"]) {
+            _ = try await runtime.addTools(manifestPath: mute, overrides: ToolOverrides(), by: "t")
+        }
+        // Garbage instead of JSON-RPC.
+        let garbage = try await hostile(ws, runtime, "garbage", "print('hello, I am not MCP', flush=True); time.sleep(30)\n")
+        await expectRuntimeError(.usage, ["not", "hello, I am not MCP"]) {
+            _ = try await runtime.addTools(manifestPath: garbage, overrides: ToolOverrides(), by: "t")
+        }
+        // Registers fine, then misbehaves at the call: garbage, silence, a crash, an error.
+        let cases: [(String, String, String, CallStatus, String)] = [
+            ("junk", "idempotent", "print('{not json', flush=True); time.sleep(30)\n", .failed, "mcp_malformed"),
+            ("stall", "idempotent", "time.sleep(30)\n", .failed, "mcp_timeout"),
+            ("dies", "idempotent", "sys.exit(0)\n", .failed, "mcp_closed"),
+            ("refuses", "non-idempotent", "send({'jsonrpc': '2.0', 'id': r['id'], 'error': {'code': -32602, 'message': 'no such thing'}}); time.sleep(30)\n", .failed, "mcp_rpcError"),
+            ("stallpay", "non-idempotent", "time.sleep(30)\n", .inDoubt, "in_doubt"),
+        ]
+        for (name, effect, after, status, code) in cases {
+            let path = try await hostile(ws, runtime, name, effect: effect, Self.handshake + after)
+            _ = try await runtime.addTools(manifestPath: path, overrides: ToolOverrides(), by: "t")
+            let started = Sandbox.monotonicNanoseconds()
+            let answer = try await runtime.callTool(name + "__act", input: [:])
+            let seconds = Double(Sandbox.monotonicNanoseconds() - started) / 1e9
+            #expect(answer.status == status, "\(name): \(answer.status) \(answer.message)")
+            #expect(answer.step.error?["code"]?.stringValue == code, "\(name): \(answer.step.error ?? .null)")
+            #expect(seconds < 20, "\(name) took \(seconds) s: the wall-time limit is 3 s")
+            let receipt = try #require(try runtime.journal.attempts(stepId: answer.step.id).last?.receipt, "\(name): no receipt")
+            #expect(receipt["outcome"] != nil)
+        }
+        // And the host carries on.
+        let fine = try await hostile(ws, runtime, "fine", Self.handshake + "send({'jsonrpc': '2.0', 'id': r['id'], 'result': {'content': [{'type': 'text', 'text': 'ok'}]}})\n")
+        _ = try await runtime.addTools(manifestPath: fine, overrides: ToolOverrides(), by: "t")
+        let ok = try await runtime.callTool("fine__act", input: [:])
+        #expect(ok.status == .succeeded, "\(ok.message)")
+        #expect(ok.result?["content"] == [["type": "text", "text": "ok"]])
+    }
+}
+
+/// The registry from the command line: the names, flags and exit codes users script against.
+@Suite struct ToolsCLITests {
+    @Test func toolsCommandsAndCallExitCodes() throws {
+        let ws = try CrashWorkspace()
+        defer { ws.remove() }
+        let plugins = ws.path + "/plugins"
+        #expect(system("mkdir -p '\(plugins)' && cp -r '\(RuntimeWorkspace.repoRoot)/examples/tools/word-count' '\(RuntimeWorkspace.repoRoot)/examples/tools/ledger' '\(plugins)/' && mkdir -m 777 '\(plugins)/ledger/ledger' && chmod -R a+rX '\(plugins)'") == 0)
+        func airlock(_ arguments: [String]) throws -> CrashResult {
+            try CrashHost.run(arguments + ["--home", ws.home], in: ws)
+        }
+        let add = try airlock(["tools", "add", plugins + "/word-count/airlock-tool.yaml", "--approval", "never", "--by", "ops"])
+        #expect(add.status == 0, "\(add)")
+        #expect(add.stdout.contains("registered word-count"))
+        let addLedger = try airlock(["tools", "add", plugins + "/ledger/airlock-tool.yaml", "--max-attempts", "1", "--json"])
+        #expect(addLedger.status == 0, "\(addLedger)")
+        #expect(addLedger.json?.arrayValue?.first?["overrides"]?["maxAttempts"] == 1)
+        let list = try airlock(["tools", "list"])
+        #expect(list.status == 0 && list.stdout.contains("word-count") && list.stdout.contains("non-idempotent"), "\(list)")
+        let show = try airlock(["tools", "show", "ledger"])
+        #expect(show.json?["spec"]?["reconcile"]?.arrayValue?.count == 1, "\(show)")
+        #expect(show.json?["annotations"]?["readOnlyHint"] == false)
+        let export = try airlock(["tools", "export", "--format", "openai"])
+        #expect(export.json?.arrayValue?.count == 2, "\(export)")
+        #expect(try airlock(["tools", "export", "--format", "yaml"]).status == 2)
+
+        let ok = try airlock(["call", "word-count", "--input", #"{"text": "a b c"}"#])
+        #expect(ok.status == 0 && ok.json == ["words": 3, "lines": 1, "characters": 5], "\(ok)")
+        let invalid = try airlock(["call", "ledger", "--input", #"{"account": "x", "amount": 0}"#])
+        #expect(invalid.status == 2, "\(invalid)")
+        #expect(invalid.stderr.contains("/amount") && invalid.stderr.contains("minimum"), "\(invalid)")
+        #expect(try airlock(["call", "nope"]).status == 2)
+        #expect(try airlock(["call", "word-count", "--effect", "read-only"]).status == 2)
+
+        // A swapped plugin: verify exits 1, the call is refused with 9, re-adding approves it.
+        ws.touch(plugins + "/word-count/extra")
+        #expect(system("echo '# changed' >> '\(plugins)/word-count/tool.py'") == 0)
+        let verify = try airlock(["tools", "verify"])
+        #expect(verify.status == 1 && verify.stdout.contains("word-count: changed"), "\(verify)")
+        let refused = try airlock(["call", "word-count", "--input", #"{"text": "a"}"#])
+        #expect(refused.status == 9, "\(refused)")
+        #expect(refused.stderr.contains("airlock tools add"))
+        #expect(try airlock(["tools", "add", plugins + "/word-count/airlock-tool.yaml"]).status == 0)
+        #expect(try airlock(["tools", "verify"]).status == 0)
+        #expect(try airlock(["call", "word-count", "--input", #"{"text": "a"}"#]).status == 0)
+
+        // Bad manifests: exit 2 with the JSON path.
+        ws.touch(plugins + "/bad.yaml")
+        #expect(system("printf 'name: x\\nversion: 1\\n' > '\(plugins)/bad.yaml'") == 0)
+        let bad = try airlock(["tools", "add", plugins + "/bad.yaml"])
+        #expect(bad.status == 2 && bad.stderr.contains("/description: required") && bad.stderr.contains("/version: must be a string"), "\(bad)")
+        #expect(try airlock(["tools", "add", plugins + "/missing.yaml"]).status == 2)
+        #expect(try airlock(["tools", "add", plugins + "/word-count/airlock-tool.yaml", "--effect", "maybe"]).status == 2)
+
+        #expect(try airlock(["tools", "remove", "ledger"]).status == 0)
+        #expect(try airlock(["tools", "remove", "ledger"]).status == 2)
+        #expect(try airlock(["tools", "show", "ledger"]).status == 2)
+        let audit = try airlock(["audit", "verify"])
+        #expect(audit.status == 0, "\(audit)")
+    }
+}
