@@ -89,7 +89,7 @@ public final class Runtime: Sendable {
         }
     }
 
-    /// The largest input a step takes (canonical JSON): it is journaled and handed to the tool whole.
+    /// The largest input a step takes (as JSON): it is journaled and handed to the tool whole.
     public static let maxInputBytes = 16 << 20
 
     /// SHA-256 over the tool's identity (name, version, executable digest, command) and the
@@ -123,6 +123,12 @@ public final class Runtime: Sendable {
             throw RuntimeError(.usage, "the input is \(canonical.utf8.count) bytes as canonical JSON; the limit is \(Self.maxInputBytes >> 20) MiB")
         }
         let fingerprint = try Self.fingerprint(tool: request.tool, canonicalInput: canonical)
+        // The tool gets the input as sent (keys sorted, numbers exactly as written): RFC 8785
+        // would round an integer beyond 2^53 to the nearest double. Only the fingerprint is canonical.
+        let exact = request.input.serialized(sortedKeys: true)
+        if exact.utf8.count > Self.maxInputBytes {
+            throw RuntimeError(.usage, "the input is \(exact.utf8.count) bytes as JSON; the limit is \(Self.maxInputBytes >> 20) MiB")
+        }
         let key = request.key ?? "auto-" + RandomID.hex(bytes: 12)
         let runId = request.run ?? "run-" + RandomID.hex(bytes: 6)
         let spec = request.tool
@@ -138,7 +144,7 @@ public final class Runtime: Sendable {
             try tx.touchRun(id: runId, at: now)
             var step = StepRecord(
                 id: "st-" + RandomID.hex(bytes: 8), runId: runId, key: key, tool: spec.name, toolVersion: spec.version,
-                toolDigest: spec.digest, effect: spec.effect, input: canonical, fingerprint: fingerprint, spec: spec.json,
+                toolDigest: spec.digest, effect: spec.effect, input: exact, fingerprint: fingerprint, spec: spec.json,
                 state: .pending, createdAt: now, updatedAt: now)
             if spec.approval == .always {
                 step.state = .awaitingApproval

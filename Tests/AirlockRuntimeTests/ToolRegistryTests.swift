@@ -446,6 +446,25 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
             let receipt = try #require(try runtime.journal.attempts(stepId: answer.step.id).last?.receipt, "\(name): no receipt")
             #expect(receipt["outcome"] != nil)
         }
+        // Answers while being registered, then never answers initialize at call time.
+        let shyDir = ws.customPlugin("shy", manifest: """
+            name: shy
+            version: '1'
+            description: goes quiet
+            protocol: mcp-stdio
+            command: [./server.py]
+            effect: non-idempotent
+            filesystem: {read: [.]}
+            limits: {wallTimeSeconds: 3}
+            """, script: "#!/usr/bin/python3 -I\nimport json, os, sys, time\nif os.path.exists(os.path.join(os.path.dirname(__file__), 'mute')): time.sleep(30)\n" + Self.handshake, scriptName: "server.py")
+        _ = try await runtime.addTools(manifestPath: shyDir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        ws.write(shyDir + "/mute", "")
+        let shy = try await runtime.callTool("shy__act", input: [:])
+        // Nothing was sent to the tool yet, so even a non-idempotent step is not in doubt.
+        #expect(shy.status == .failed, "\(shy.message)")
+        #expect(shy.step.error?["code"] == "mcp_timeout", "\(shy.step.error ?? .null)")
+        let shyReceipt = try #require(try runtime.journal.attempts(stepId: shy.step.id).last?.receipt)
+        #expect(shyReceipt["mcpError"]?["phase"] == "initialize", "\(shyReceipt)")
         // And the host carries on.
         let fine = try await hostile(ws, runtime, "fine", Self.handshake + "send({'jsonrpc': '2.0', 'id': r['id'], 'result': {'content': [{'type': 'text', 'text': 'ok'}]}})\n")
         _ = try await runtime.addTools(manifestPath: fine, overrides: ToolOverrides(), by: "t")
@@ -513,5 +532,21 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
         #expect(try airlock(["tools", "show", "ledger"]).status == 2)
         let audit = try airlock(["audit", "verify"])
         #expect(audit.status == 0, "\(audit)")
+    }
+}
+
+@Suite struct ExactInputTests {
+    @Test func theToolGetsBigIntegersExactlyWhileTheFingerprintStaysCanonical() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let tool = try ws.tool("echo", .readOnly, "cat")
+        let input = try JSONValue.parse(#"{"id": 12345678901234567890123, "b": 1.50, "a": "x"}"#)
+        let answer = try await runtime.call(CallRequest(tool: tool, input: input, key: "big"))
+        #expect(answer.status == .succeeded)
+        #expect(answer.step.input == #"{"a":"x","b":1.50,"id":12345678901234567890123}"#)
+        #expect(answer.result?["id"]?.numberValue?.text == "12345678901234567890123")
+        // The same input written otherwise is the same step.
+        let again = try await runtime.call(CallRequest(tool: tool, input: try JSONValue.parse(#"{"a":"x","b":1.5,"id":12345678901234567890123}"#), key: "big"))
+        #expect(again.replayed && again.step.id == answer.step.id)
     }
 }
