@@ -23,6 +23,7 @@ public protocol JournalTransaction {
     /// Appends an event to the hash-chained audit log in this transaction.
     func appendAudit(kind: String, at: Int64, event: JSONObject) throws
     func tool(name: String) throws -> ToolRecord?
+    func tools() throws -> [ToolRecord]
     /// Inserts or replaces the tool of this name.
     func putTool(_ tool: ToolRecord) throws
     /// False when there was no such tool.

@@ -251,6 +251,10 @@ struct SQLiteTransaction: JournalTransaction {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tools WHERE name = ?"), arguments: [name]).map(ToolRecord.init(row:))
     }
 
+    func tools() throws -> [ToolRecord] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM tools ORDER BY name")).map(ToolRecord.init(row:))
+    }
+
     func putTool(_ tool: ToolRecord) throws {
         try db.cachedStatement(sql: """
                 INSERT INTO tools (name, registration, added_at, updated_at) VALUES (?, ?, ?, ?)
@@ -353,7 +357,7 @@ extension SQLiteJournal {
     }
 
     public func tools() throws -> [ToolRecord] {
-        try reading { db in try Row.fetchAll(db, sql: "SELECT * FROM tools ORDER BY name").map(ToolRecord.init(row:)) }
+        try reading { db in try SQLiteTransaction(db: db).tools() }
     }
 
     public func tool(name: String) throws -> ToolRecord? {

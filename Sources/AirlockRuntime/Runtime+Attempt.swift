@@ -19,6 +19,8 @@ struct Execution: Sendable {
     var outputProblem: String?
     /// How an MCP conversation broke off, when it did.
     var mcpError: MCPSessionError?
+    /// For an MCP server: what it wrote on stdout (the report counts nothing for that stream).
+    var mcpBytes: Int?
     var startedAt: Int64
     var endedAt: Int64
 }
@@ -144,6 +146,11 @@ extension Runtime {
             execution.endedAt = nowMs()
             return execution
         }
+        if spec.protocolKind != .exec, let problem = grantProblem(spec, profile) {
+            execution.hostFailure = problem + "; not run"
+            execution.endedAt = nowMs()
+            return execution
+        }
         var extra: [String: String] = [
             "AIRLOCK_IDEMPOTENCY_KEY": step.key, "AIRLOCK_RUN_ID": step.runId, "AIRLOCK_STEP_ID": step.id,
             "AIRLOCK_ATTEMPT": String(step.attempt),
@@ -175,6 +182,8 @@ extension Runtime {
             execution.report = conversation.report
             execution.hostFailure = conversation.hostFailure
             execution.mcpError = conversation.error
+            execution.mcpError?.message = secrets.scrub(conversation.error?.message ?? "")
+            execution.mcpBytes = conversation.bytesReceived
             if let value = conversation.value { execution.result = secrets.scrub(value) }
         } else {
             let request = SandboxRequest(
@@ -192,13 +201,17 @@ extension Runtime {
             execution.report = report
         }
         if effects >= 0 { execution.effects = Self.readEffects(effects).map { secrets.scrub($0) } }
+        if let failure = execution.hostFailure { execution.hostFailure = secrets.scrub(failure) }
         if let report = execution.report, protocolKind != .mcpStdio, report.outcome == .exited, report.exitCode == 0 {
             switch protocolKind {
+            case _ where report.stdout.count > Self.maxResultBytes:
+                execution.outputProblem = "the result is \(report.stdout.count) bytes; the most a step records is \(Self.maxResultBytes >> 20) MiB"
             case .exec:
-                execution.result = Self.result(of: report.stdout)
+                // Parsed, then scrubbed again: a secret may be written escaped in JSON.
+                execution.result = secrets.scrub(Self.result(of: report.stdout))
             case .jsonStdio, .mcpStdio:
                 do {
-                    execution.result = try JSONValue.parse(report.stdout)
+                    execution.result = secrets.scrub(try JSONValue.parse(report.stdout))
                 } catch {
                     let excerpt = String(decoding: report.stdout.prefix(120), as: UTF8.self)
                     execution.outputProblem = report.stdout.isEmpty
@@ -219,6 +232,26 @@ extension Runtime {
         }
         execution.endedAt = nowMs()
         return execution
+    }
+
+    /// The most a step records as its result.
+    static let maxResultBytes = 16 << 20
+
+    /// Why a registered tool's filesystem grants may not be used now: a granted path that no
+    /// longer resolves to itself (swapped for a symlink), or one inside Airlock's home.
+    func grantProblem(_ spec: ToolSpec, _ profile: Profile) -> String? {
+        for path in spec.allowRead + spec.allowWrite {
+            if let real = Paths.real(path), real != path {
+                return "the granted path \(path) now resolves to \(real) (replaced by a symlink?)"
+            }
+        }
+        let home = Paths.real(self.home) ?? self.home
+        for path in profile.filesystem.read + profile.filesystem.write {
+            if let real = Paths.real(path), Paths.isInside(real, home) {
+                return "the granted path \(path) reaches Airlock's home \(home)"
+            }
+        }
+        return nil
     }
 
     /// Why the result does not match the output schema, or nil when it does.
@@ -375,7 +408,11 @@ extension Runtime {
         ]
         if let report = execution.report {
             for member in report.json.objectValue ?? [:] { receipt[member.key] = member.value }
-            receipt["stdoutSha256"] = .string(SHA256Digest.hex(of: SHA256Digest.hash(report.stdout)))
+            if let bytes = execution.mcpBytes {
+                receipt["stdoutBytes"] = .number(JSONNumber(bytes))  // the conversation, not stored
+            } else {
+                receipt["stdoutSha256"] = .string(SHA256Digest.hex(of: SHA256Digest.hash(report.stdout)))
+            }
             receipt["stderrSha256"] = .string(SHA256Digest.hex(of: SHA256Digest.hash(report.stderr)))
             if let tail = stderrTail(report) { receipt["stderrTail"] = .string(tail) }
             if case .succeeded = decision { receipt["result"] = execution.result ?? .null }

@@ -13,6 +13,8 @@ struct Conversation: Sendable {
     var hostFailure: String?
     var value: JSONValue?
     var error: MCPSessionError?
+    /// What the server wrote on its stdout, in bytes.
+    var bytesReceived = 0
 }
 
 /// Deadlines of one conversation, in CLOCK_MONOTONIC nanoseconds.
@@ -58,7 +60,7 @@ extension Runtime {
         let deadlines = ConversationDeadlines(
             initialize: now + min(wallMs, initializeTimeoutMs) * 1_000_000, end: now + wallMs * 1_000_000)
         let ours = (write: toServer[1], read: fromServer[0])
-        let outcome: Result<JSONValue, MCPSessionError> = await withCheckedContinuation { continuation in
+        let (outcome, received): (Result<JSONValue, MCPSessionError>, Int) = await withCheckedContinuation { continuation in
             DetachedThread.start {
                 var session = MCPStdioSession(toServer: ours.write, fromServer: ours.read)
                 let result: Result<JSONValue, MCPSessionError>
@@ -68,9 +70,10 @@ extension Runtime {
                     result = .failure(error)
                 }
                 session.close()
-                continuation.resume(returning: result)
+                continuation.resume(returning: (result, session.bytesReceived))
             }
         }
+        conversation.bytesReceived = received
         switch outcome {
         case .success(let value): conversation.value = value
         case .failure(let error): conversation.error = error
@@ -93,12 +96,14 @@ extension Runtime {
     static func listServerTools(_ manifest: ToolManifest, profile: Profile) async throws -> (tools: [JSONValue], server: JSONValue) {
         let host = Sandbox.processEnvironment()
         var extra: [String: String] = [:]
+        var secrets = Secrets()
         for name in manifest.env { if let value = host[name] { extra[name] = value } }
         for name in manifest.secrets {
             guard let value = host[name] else {
                 throw RuntimeError(.usage, "the secret \(name) the server needs is not set in the host's environment")
             }
             extra[name] = value
+            secrets.add(name: name, value: value)
         }
         let box = Mutex<JSONValue?>(nil)
         let conversation = await converse(argv: manifest.command, profile: profile, host: host, extra: extra, descriptors: [:]) {
@@ -115,7 +120,7 @@ extension Runtime {
             if let setup = report.setupFailure { reason = setup.message }
             if let tail = stderrTail(report) { reason += "\nits stderr (tail):\n" + tail }
         }
-        throw RuntimeError(.usage, "\(manifest.path): could not list the MCP server's tools: \(reason)")
+        throw RuntimeError(.usage, "\(manifest.path): could not list the MCP server's tools: \(secrets.scrub(reason))")
     }
 }
 

@@ -114,9 +114,8 @@ extension Runtime {
         if let report = execution.report {
             finding["outcome"] = .string(report.outcome.rawValue)
             if let code = report.exitCode { finding["exitCode"] = .number(JSONNumber(Int(code))) }
-            if report.outcome == .exited, report.exitCode == 0,
-                case .object(let answer)? = try? JSONValue.parse(String(decoding: report.stdout, as: UTF8.self))
-            {
+            // The probe's stdout as parsed (and scrubbed of secrets) by `execute`.
+            if report.outcome == .exited, report.exitCode == 0, case .object(let answer)? = execution.result {
                 happened = answer["happened"]?.boolValue
                 result = answer["result"] ?? .null
                 finding["answer"] = .object(answer)

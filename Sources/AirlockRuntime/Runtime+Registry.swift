@@ -85,14 +85,20 @@ extension Runtime {
                     problems.append("\(toolName): the name \(name) is longer than 64 characters")
                     continue
                 }
-                let schema = tool["inputSchema"] ?? .object(["type": "object"])
-                do {
-                    _ = try JSONSchema(schema)
-                } catch {
-                    problems.append("\(toolName): its inputSchema is not a valid JSON Schema: \(error)")
+                if let other = candidates.first(where: { $0.name == name }) {
+                    problems.append("\(toolName) and \(other.mcpTool ?? "?") would both be registered as \(name)")
                     continue
                 }
-                var outputSchema = tool["outputSchema"]
+                let schema: JSONValue
+                do {
+                    schema = try Self.as2020(tool["inputSchema"] ?? .object(["type": "object"]))
+                    _ = try JSONSchema(schema)
+                } catch {
+                    problems.append("\(toolName): its inputSchema is not a valid JSON Schema 2020-12: \(error)")
+                    continue
+                }
+                // An output schema only checks results: one Airlock cannot read is left out.
+                var outputSchema = try? tool["outputSchema"].map(Self.as2020)
                 if let given = outputSchema, (try? JSONSchema(given)) == nil { outputSchema = nil }
                 let annotations = tool["annotations"]?.objectValue ?? [:]
                 // The plugin's word: its manifest, else the server's hints; never guessed safer.
@@ -118,6 +124,17 @@ extension Runtime {
         return try await journal.write { tx -> [ToolRegistration] in
             let now = nowMs()
             var added: [ToolRegistration] = []
+            // A tool this manifest registered before and that its server no longer lists goes.
+            let listedNames = Set(found.map(\.name))
+            for record in try tx.tools() where !listedNames.contains(record.name) {
+                guard let old = try? ToolRegistration(json: record.registration), old.manifestPath == manifestPath,
+                    old.spec.protocolKind == .mcpStdio
+                else { continue }
+                _ = try tx.deleteTool(name: record.name)
+                try tx.appendAudit(kind: "tool_removed", at: now, event: [
+                    "tool": .string(record.name), "by": .string(by), "reason": "no longer listed by the MCP server",
+                ])
+            }
             for candidate in found {
                 let previous = try tx.tool(name: candidate.name).flatMap { try? ToolRegistration(json: $0.registration) }
                 let kept = replaceOverrides ? ToolOverrides() : (previous?.overrides ?? ToolOverrides())
@@ -129,11 +146,18 @@ extension Runtime {
                 spec.effect = effective.effect ?? candidate.effect
                 if let v = effective.approval { spec.approval = v }
                 if let v = effective.approvalTTLSeconds { spec.approvalTTLSeconds = v }
-                if let v = effective.wallTimeMs { spec.timeoutMs = v }
-                if let v = effective.memoryBytes { spec.memoryBytes = v }
                 if let v = effective.maxAttempts { spec.retry.maxAttempts = v }
                 if let v = effective.profile { spec.profile = v }
                 if let v = effective.network { spec.network = v }
+                // The plugin may only ask for less than its profile allows; the operator may
+                // give it more.
+                try Self.clampLimits(&spec)
+                if spec.profile.contains("/") { spec.pins[spec.profile] = try Executable.digest(path: spec.profile) }
+                if let v = effective.wallTimeMs { spec.timeoutMs = v }
+                if let v = effective.memoryBytes { spec.memoryBytes = v }
+                if let v = effective.cpuTimeMs { spec.cpuTimeMs = v }
+                if let v = effective.processes { spec.processes = v }
+                if let v = effective.outputBytes { spec.outputBytes = v }
                 var declared = declaredShared
                 declared["effect"] = .string(candidate.effect.rawValue)
                 let registration = ToolRegistration(
@@ -153,6 +177,60 @@ extension Runtime {
             }
             return added
         }
+    }
+
+    /// Lowers the spec's limits to its profile's where the profile has a lower one.
+    static func clampLimits(_ spec: inout ToolSpec) throws {
+        let limits = try Profile.named(spec.profile).limits
+        func lower(_ value: inout UInt64?, _ ceiling: UInt64?) {
+            if let ceiling, let asked = value, asked > ceiling { value = ceiling }
+        }
+        lower(&spec.timeoutMs, limits.wallTimeMs)
+        lower(&spec.memoryBytes, limits.memoryBytes)
+        lower(&spec.cpuTimeMs, limits.cpuTimeMs)
+        lower(&spec.processes, limits.processes)
+        lower(&spec.outputBytes, limits.outputBytes)
+    }
+
+    /// Draft 4, 6 and 7 URIs, which many MCP servers still put in `$schema`.
+    static let olderDialects: Set<String> = [
+        "http://json-schema.org/draft-07/schema#", "http://json-schema.org/draft-07/schema",
+        "http://json-schema.org/draft-06/schema#", "http://json-schema.org/draft-06/schema",
+        "http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-04/schema",
+    ]
+
+    /// A server's schema as 2020-12. One that declares draft 4, 6 or 7 is read as 2020-12 when
+    /// none of the keywords whose meaning changed since appears in it (array `items`,
+    /// `additionalItems`, `dependencies`, boolean `exclusiveMinimum`/`exclusiveMaximum`,
+    /// `$recursiveRef`); otherwise it is refused rather than read wrongly.
+    static func as2020(_ schema: JSONValue) throws -> JSONValue {
+        guard case .object(var top) = schema, let dialect = top["$schema"]?.stringValue, olderDialects.contains(dialect) else {
+            return schema
+        }
+        var problems: [String] = []
+        func check(_ value: JSONValue, _ path: String) {
+            switch value {
+            case .object(let object):
+                if case .array? = object["items"] { problems.append("\(path)/items is an array (a tuple in \(dialect))") }
+                for keyword in ["additionalItems", "dependencies", "$recursiveRef"] where object.contains(key: keyword) {
+                    problems.append("\(path)/\(keyword) means something else in 2020-12")
+                }
+                for keyword in ["exclusiveMinimum", "exclusiveMaximum"] where object[keyword]?.boolValue != nil {
+                    problems.append("\(path)/\(keyword) is a boolean (draft 4)")
+                }
+                for member in object { check(member.value, path + "/" + member.key) }
+            case .array(let items):
+                for (index, item) in items.enumerated() { check(item, path + "/\(index)") }
+            default:
+                break
+            }
+        }
+        check(schema, "")
+        if !problems.isEmpty {
+            throw RuntimeError(.usage, "it declares \(dialect) and uses keywords 2020-12 reads differently: " + problems.prefix(5).joined(separator: "; "))
+        }
+        top["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        return .object(top)
     }
 
     /// Removes a tool from the registry (its steps stay in the journal).
@@ -217,6 +295,16 @@ extension Runtime {
         }
         if let changed {
             throw RuntimeError(.untrusted, "tool \(name): \(changed); refused until an operator approves it with `airlock tools add \(tool.manifestPath)`")
+        }
+        // What would otherwise fail inside the attempt, after the key is spent.
+        let host = Sandbox.processEnvironment()
+        for secret in tool.spec.secrets where host[secret] == nil {
+            throw RuntimeError(.usage, "tool \(name) needs the secret \(secret), which is not set in the host's environment")
+        }
+        do {
+            _ = try tool.spec.resolvedProfile()
+        } catch {
+            throw RuntimeError(.usage, "tool \(name): its profile cannot be loaded: \(error)")
         }
         let schema: JSONSchema
         do {

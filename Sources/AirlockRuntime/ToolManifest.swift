@@ -146,11 +146,17 @@ public struct ToolManifest: Sendable {
                 r.fail(at + "/0", "\(items[0]) is not executable (chmod +x it)")
                 return nil
             }
-            for index in items.indices.dropFirst() where items[index].hasPrefix("./") || items[index].hasPrefix("../") {
-                guard let real = resolve(items[index], at + "/\(index)") else { continue }
+            // Every argument that names a file of the plugin's own (inside the manifest's
+            // directory, however it is written) is pinned like the executable.
+            for index in items.indices.dropFirst() {
+                let item = items[index]
+                if item.hasPrefix("./") || item.hasPrefix("../") {
+                    guard let real = resolve(item, at + "/\(index)") else { continue }
+                    items[index] = real
+                }
+                guard items[index].hasPrefix("/"), let real = Paths.real(items[index]), Paths.isInside(real, dir) else { continue }
                 var fileStat = stat()
                 if stat(real, &fileStat) == 0, fileStat.st_mode & S_IFMT == S_IFREG { scripts.append(real) }
-                items[index] = real
             }
             return items
         }
@@ -186,8 +192,20 @@ public struct ToolManifest: Sendable {
             let resolved = text.contains("/") ? resolve(text, "/profile") : text
             if let resolved {
                 do {
-                    _ = try Profile.named(resolved)
+                    let loaded = try Profile.named(resolved)
                     profile = resolved
+                    if text.contains("/") {
+                        // A profile file of the plugin's is pinned, and its grants obey the
+                        // manifest's rules.
+                        scripts.append(resolved)
+                        for (key, paths) in [("read", loaded.filesystem.read), ("write", loaded.filesystem.write)] {
+                            for path in paths {
+                                if let problem = Self.grantProblem(Paths.real(path) ?? path, isWrite: key == "write", home: homeReal) {
+                                    r.fail("/profile", "the profile's filesystem.\(key) \(problem)")
+                                }
+                            }
+                        }
+                    }
                 } catch {
                     r.fail("/profile", "\(error)")
                 }
@@ -209,15 +227,20 @@ public struct ToolManifest: Sendable {
                 for (index, text) in (r.strings(filesystem[key], "/filesystem/\(key)") ?? []).enumerated() {
                     let at = "/filesystem/\(key)/\(index)"
                     guard let real = resolve(text, at) else { continue }
-                    if Paths.isInside(real, homeReal) || Paths.isInside(homeReal, real) {
-                        r.fail(at, "\(real) would reach Airlock's own home \(homeReal) (journal, registry)")
-                        continue
-                    }
-                    if isWrite && (real == "/" || Self.systemDirectories.contains(where: { Paths.isInside(real, $0) || Paths.isInside($0, real) })) {
-                        r.fail(at, "\(real): a tool may not write to a system directory")
+                    if let problem = Self.grantProblem(real, isWrite: isWrite, home: homeReal) {
+                        r.fail(at, problem)
                         continue
                     }
                     if isWrite { write.append(real) } else { read.append(real) }
+                }
+            }
+            // A grant inside a writable one could be replaced by the tool itself (a symlink
+            // to anywhere) before the next call opens it.
+            for (key, paths) in [("read", read), ("write", write)] {
+                for (index, path) in paths.enumerated() {
+                    if let outer = write.first(where: { $0 != path && Paths.isInside(path, $0) }) {
+                        r.fail("/filesystem/\(key)/\(index)", "\(path) lies inside the writable \(outer): the tool could swap it for a symlink; grant \(outer) alone")
+                    }
                 }
             }
         }
@@ -257,6 +280,21 @@ public struct ToolManifest: Sendable {
         if !r.problems.isEmpty {
             throw RuntimeError(.usage, "\(path): invalid manifest:\n  " + r.problems.joined(separator: "\n  "))
         }
+    }
+}
+
+extension ToolManifest {
+    /// Why a filesystem grant is not allowed: it reaches Airlock's home, or writes a system directory.
+    static func grantProblem(_ real: String, isWrite: Bool, home: String) -> String? {
+        if Paths.isInside(real, home) || Paths.isInside(home, real) {
+            return "\(real) would reach Airlock's own home \(home) (journal, registry)"
+        }
+        var st = stat()
+        let isDevice = stat(real, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR  // /dev/null and the like
+        if isWrite && !isDevice && (real == "/" || systemDirectories.contains(where: { Paths.isInside(real, $0) || Paths.isInside($0, real) })) {
+            return "\(real): a tool may not write to a system directory"
+        }
+        return nil
     }
 }
 

@@ -8,6 +8,9 @@ public struct ToolOverrides: Sendable, Equatable {
     public var approvalTTLSeconds: UInt64?
     public var wallTimeMs: UInt64?
     public var memoryBytes: UInt64?
+    public var cpuTimeMs: UInt64?
+    public var processes: UInt64?
+    public var outputBytes: UInt64?
     public var maxAttempts: Int?
     public var profile: String?
     public var network: NetworkMode?
@@ -24,6 +27,9 @@ public struct ToolOverrides: Sendable, Equatable {
         if let v = other.approvalTTLSeconds { result.approvalTTLSeconds = v }
         if let v = other.wallTimeMs { result.wallTimeMs = v }
         if let v = other.memoryBytes { result.memoryBytes = v }
+        if let v = other.cpuTimeMs { result.cpuTimeMs = v }
+        if let v = other.processes { result.processes = v }
+        if let v = other.outputBytes { result.outputBytes = v }
         if let v = other.maxAttempts { result.maxAttempts = v }
         if let v = other.profile { result.profile = v }
         if let v = other.network { result.network = v }
@@ -37,6 +43,9 @@ public struct ToolOverrides: Sendable, Equatable {
         if let approvalTTLSeconds { object["approvalTTLSeconds"] = .number(JSONNumber(UInt64(approvalTTLSeconds))) }
         if let wallTimeMs { object["wallTimeMs"] = .number(JSONNumber(UInt64(wallTimeMs))) }
         if let memoryBytes { object["memoryBytes"] = .number(JSONNumber(UInt64(memoryBytes))) }
+        if let cpuTimeMs { object["cpuTimeMs"] = .number(JSONNumber(UInt64(cpuTimeMs))) }
+        if let processes { object["processes"] = .number(JSONNumber(UInt64(processes))) }
+        if let outputBytes { object["outputBytes"] = .number(JSONNumber(UInt64(outputBytes))) }
         if let maxAttempts { object["maxAttempts"] = .number(JSONNumber(maxAttempts)) }
         if let profile { object["profile"] = .string(profile) }
         if let network { object["network"] = .string(network.rawValue) }
@@ -50,6 +59,9 @@ public struct ToolOverrides: Sendable, Equatable {
         approvalTTLSeconds = object["approvalTTLSeconds"]?.numberValue?.uint64
         wallTimeMs = object["wallTimeMs"]?.numberValue?.uint64
         memoryBytes = object["memoryBytes"]?.numberValue?.uint64
+        cpuTimeMs = object["cpuTimeMs"]?.numberValue?.uint64
+        processes = object["processes"]?.numberValue?.uint64
+        outputBytes = object["outputBytes"]?.numberValue?.uint64
         maxAttempts = object["maxAttempts"]?.numberValue?.int64.map { Int(min(max($0, 1), 1000)) }
         profile = object["profile"]?.stringValue
         network = object["network"]?.stringValue.flatMap(NetworkMode.init(rawValue:))

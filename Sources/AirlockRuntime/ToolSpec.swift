@@ -192,6 +192,9 @@ extension ToolSpec {
         if let processes { profile.limits.processes = processes }
         if let outputBytes { profile.limits.outputBytes = outputBytes }
         profile.filesystem.read.append(contentsOf: allowRead)
+        // The plugin's own pinned files (a script run by an interpreter) are readable, as the
+        // executable itself is.
+        profile.filesystem.read.append(contentsOf: pins.keys.sorted())
         profile.filesystem.write.append(contentsOf: allowWrite)
         if let network { profile.network = network }
         return profile

@@ -32,7 +32,9 @@ public enum Sandbox {
     public static func run(_ request: SandboxRequest) async throws -> SandboxReport {
         let control = RunControl()
         guard control.fd >= 0 else {
-            throw SandboxError(.host, "cannot create the eventfd that cancels a run: \(Posix.describe(errno: errno))", errno: errno)
+            let code = errno
+            request.closeHandedOverDescriptors()
+            throw SandboxError(.host, "cannot create the eventfd that cancels a run: \(Posix.describe(errno: code))", errno: code)
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SandboxReport, any Error>) in

@@ -46,6 +46,15 @@ struct Tools: ParsableCommand {
         @Option(name: .long, help: "Override the memory limit in bytes (K, M, G suffixes allowed).")
         var memory: String?
 
+        @Option(name: .long, help: "Override the CPU-time limit per attempt, in seconds.")
+        var cpu: Double?
+
+        @Option(name: .long, help: "Override the limit on live processes and threads.")
+        var pids: UInt64?
+
+        @Option(name: .long, help: "Override the cap on each of stdout and stderr in bytes (K, M, G suffixes allowed).")
+        var output: String?
+
         @Option(name: .customLong("max-attempts"), help: "Override the attempts in all, the first included.")
         var maxAttempts: Int?
 
@@ -77,11 +86,27 @@ struct Tools: ParsableCommand {
                 o.wallTimeMs = UInt64((timeout * 1000).rounded(.up))
             }
             if let memory { o.memoryBytes = try ExecOptions.parseBytes(memory, flag: "--memory") }
+            if let cpu {
+                guard cpu > 0 && cpu <= 86400 else { throw ValidationError("--cpu must be a number of seconds above 0 and at most 86400") }
+                o.cpuTimeMs = UInt64((cpu * 1000).rounded(.up))
+            }
+            if let pids {
+                guard pids > 0 else { throw ValidationError("--pids must be at least 1") }
+                o.processes = pids
+            }
+            if let output { o.outputBytes = try ExecOptions.parseBytes(output, flag: "--output") }
             if let maxAttempts {
                 guard (1...1000).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 1000") }
                 o.maxAttempts = maxAttempts
             }
-            if let profile {
+            if var profile {
+                // A file is stored by its absolute path (and pinned by `add`), never relative to
+                // the directory of a later call.
+                if profile.contains("/") {
+                    guard let real = realpath(profile, nil) else { throw ValidationError("--profile \(profile): \(String(cString: strerror(errno)))") }
+                    profile = String(cString: real)
+                    free(real)
+                }
                 do { _ = try Profile.named(profile) } catch { throw ValidationError("--profile: \(error)") }
                 o.profile = profile
             }

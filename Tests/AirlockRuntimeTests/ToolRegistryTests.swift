@@ -312,11 +312,99 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
             let found = bytes.count >= needle.count && (0...(bytes.count - needle.count)).contains { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
             #expect(!found, "the secret is in \(file)")
         }
-        // A missing secret: a clear failure, recorded.
+        // A secret written escaped inside JSON is scrubbed too (the parsed result is scrubbed).
+        setenv("TEST_UNICODE_TOKEN", "pässwörd-Xyz9", 1)
+        defer { unsetenv("TEST_UNICODE_TOKEN") }
+        let escaped = ws.customPlugin("escaped", manifest: "name: escaped\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./tool.py]\neffect: read-only\ninputSchema: {type: object}\nsecrets: [TEST_UNICODE_TOKEN]\n", script: "#!/usr/bin/python3 -I\nimport json, os, sys\nsys.stdin.read()\nprint(json.dumps({'t': os.environ['TEST_UNICODE_TOKEN']}))\n", scriptName: "tool.py")
+        _ = try await runtime.addTools(manifestPath: escaped + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        let scrubbed = try await runtime.callTool("escaped", input: [:])
+        #expect(scrubbed.result == ["t": "[secret:TEST_UNICODE_TOKEN]"], "\(scrubbed.result ?? .null)")
+        // A missing secret is refused before anything is journaled: the key is not spent.
         unsetenv("TEST_API_TOKEN")
-        let missing = try await runtime.callTool("leaky", input: ["n": 2])
-        #expect(missing.status == .failed)
-        #expect(missing.step.error?["message"]?.stringValue?.contains("TEST_API_TOKEN is not set") == true)
+        let before = try ws.stepCount(runtime)
+        await expectRuntimeError(.usage, ["TEST_API_TOKEN", "not set"]) { _ = try await runtime.callTool("leaky", input: ["n": 2], key: "later") }
+        #expect(try ws.stepCount(runtime) == before)
+        setenv("TEST_API_TOKEN", secret, 1)
+        #expect(try await runtime.callTool("leaky", input: ["n": 2], key: "later").status == .succeeded)
+        // An MCP server that echoes the secret in its error: scrubbed there too.
+        setenv("TEST_MCP_TOKEN", "mcp-token-\(getpid())-abcdef", 1)
+        defer { unsetenv("TEST_MCP_TOKEN") }
+        let mcp = ws.customPlugin("mcpleak", manifest: "name: mcpleak\nversion: '1'\ndescription: d\nprotocol: mcp-stdio\ncommand: [./server.py]\neffect: read-only\nsecrets: [TEST_MCP_TOKEN]\nlimits: {wallTimeSeconds: 5}\n", script: "#!/usr/bin/python3 -I\nimport json, os, sys, time\n" + MCPPluginTests.handshake + "send({'jsonrpc': '2.0', 'id': r['id'], 'error': {'code': -32000, 'message': 'auth failed with ' + os.environ['TEST_MCP_TOKEN']}})\n", scriptName: "server.py")
+        _ = try await runtime.addTools(manifestPath: mcp + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        let leaked = try await runtime.callTool("mcpleak__act", input: [:])
+        #expect(leaked.status == .failed)
+        let message = leaked.step.error?["message"]?.stringValue ?? ""
+        #expect(message.contains("auth failed with [secret:TEST_MCP_TOKEN]"), "\(message)")
+        #expect(leaked.receipt?["stdoutBytes"]?.numberValue?.int64 ?? 0 > 0, "the conversation's size is in the receipt")
+        for file in ["/journal.db", "/journal.db-wal"] {
+            let text = ws.read(ws.home + file) ?? ""
+            #expect(!text.contains("mcp-token-\(getpid())-abcdef"), "the MCP secret is in \(file)")
+            #expect(!text.contains("pässwörd") && !text.contains("p\\u00e4ssw"), "the escaped secret is in \(file)")
+        }
+    }
+
+    // MARK: - Grants and pins a plugin could abuse
+
+    @Test func grantsInsideWritableGrantsAreRefusedAndASwappedGrantIsNotFollowed() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let base = "name: t\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./tool.sh]\neffect: read-only\ninputSchema: {type: object}\n"
+        let nested = ws.customPlugin("nested", manifest: base + "filesystem: {write: [./box], read: [./box/inner]}\n", script: "#!/bin/sh\n")
+        _ = system("mkdir -p '\(nested)/box/inner'")
+        await expectRuntimeError(.usage, ["/filesystem/read/0", "inside the writable"]) {
+            _ = try await runtime.addTools(manifestPath: nested + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        }
+        // A granted directory replaced by a symlink after `add` (by anyone) is refused at run time.
+        let swapped = ws.customPlugin("swapped", manifest: base.replacing("name: t", with: "name: swapped") + "filesystem: {read: [./data]}\n", script: "#!/bin/sh\necho '{}'\n")
+        _ = system("mkdir -p '\(swapped)/data'")
+        _ = try await runtime.addTools(manifestPath: swapped + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        #expect(try await runtime.callTool("swapped", input: [:]).status == .succeeded)
+        _ = system("rmdir '\(swapped)/data' && ln -s '\(ws.home)' '\(swapped)/data'")
+        let answer = try await runtime.callTool("swapped", input: ["again": true])
+        #expect(answer.status == .failed)
+        #expect(answer.step.error?["message"]?.stringValue?.contains("now resolves to") == true, "\(answer.step.error ?? .null)")
+    }
+
+    @Test func profileFilesAbsoluteScriptsAndLimitsAreHeldToTheRegistration() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        // A plugin's profile file: pinned, and its grants obey the manifest rules.
+        let dir = ws.customPlugin("prof", manifest: "name: prof\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [/bin/sh, \(ws.path)/custom/prof/tool.sh]\neffect: read-only\ninputSchema: {type: object}\nprofile: ./p.json\nlimits: {processes: 1000000, wallTimeSeconds: 86400}\n", script: "echo '{\"v\": 1}'\n")
+        let strict = ws.read(RuntimeWorkspace.repoRoot + "/sandbox-profiles/strict.json") ?? ""
+        ws.write(dir + "/p.json", strict)
+        _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        let tool = try #require(try runtime.registeredTool("prof"))
+        #expect(tool.spec.pins.keys.contains(dir + "/p.json"), "\(tool.spec.pins)")
+        #expect(tool.spec.pins.keys.contains(dir + "/tool.sh"), "an absolute script path inside the plugin is pinned: \(tool.spec.pins)")
+        // The plugin asked for more than its profile gives: it gets the profile's.
+        let profile = try Profile.named(dir + "/p.json")
+        #expect(tool.spec.processes == profile.limits.processes && tool.spec.timeoutMs == profile.limits.wallTimeMs, "\(tool.spec.json)")
+        #expect(try await runtime.callTool("prof", input: [:]).result == ["v": 1])
+        // The script changes: refused.
+        ws.write(dir + "/tool.sh", "echo '{\"v\": 2}'\n", mode: 0o755)
+        await expectRuntimeError(.untrusted, ["tool.sh changed"]) { _ = try await runtime.callTool("prof", input: [:]) }
+        _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        // The profile file changes: refused.
+        ws.write(dir + "/p.json", strict.replacing("Untrusted code", with: "Edited"))
+        await expectRuntimeError(.untrusted, ["p.json changed"]) { _ = try await runtime.callTool("prof", input: [:]) }
+        // The operator may raise a limit the profile sets.
+        ws.write(dir + "/p.json", strict)
+        var more = ToolOverrides()
+        more.processes = 500
+        _ = try await runtime.addTools(manifestPath: dir + "/airlock-tool.yaml", overrides: more, by: "t")
+        #expect(try runtime.registeredTool("prof")?.spec.processes == 500)
+        // A profile file that grants Airlock's home is refused.
+        let bad = ws.customPlugin("badprof", manifest: "name: badprof\nversion: '1'\ndescription: d\nprotocol: json-stdio\ncommand: [./tool.sh]\neffect: read-only\ninputSchema: {type: object}\nprofile: ./p.json\n", script: "#!/bin/sh\n")
+        guard case .object(var document) = try JSONValue.parse(strict), case .object(var filesystem)? = document["filesystem"] else {
+            Issue.record("the strict profile is not an object with a filesystem")
+            return
+        }
+        filesystem["read"] = .array((filesystem["read"]?.arrayValue ?? []) + [.string(ws.home)])
+        document["filesystem"] = .object(filesystem)
+        ws.write(bad + "/p.json", JSONValue.object(document).serialized())
+        await expectRuntimeError(.usage, ["/profile", "Airlock's own home"]) {
+            _ = try await runtime.addTools(manifestPath: bad + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        }
     }
 
     // MARK: - Export
@@ -412,6 +500,59 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
             send({"jsonrpc": "2.0", "id": r["id"], "result": {"tools": [{"name": "act", "inputSchema": {"type": "object"}}]}}); sys.exit(0)
 
         """
+
+    @Test func draft07SchemasFromAServerAreReadAs2020OnlyWhenNothingChangesMeaning() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        func server(_ name: String, _ schema: String) async throws -> String {
+            try await hostile(ws, runtime, name, """
+                def send(m): sys.stdout.write(json.dumps(m) + "\\n"); sys.stdout.flush()
+                r = json.loads(sys.stdin.readline()); send({"jsonrpc": "2.0", "id": r["id"], "result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "h", "version": "1"}}})
+                sys.stdin.readline()
+                r = json.loads(sys.stdin.readline())
+                send({"jsonrpc": "2.0", "id": r["id"], "result": {"tools": [{"name": "act", "inputSchema": json.loads(r'''\(schema)''')}]}})
+
+                """)
+        }
+        let plain = try await server("plain", #"{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": false}"#)
+        _ = try await runtime.addTools(manifestPath: plain, overrides: ToolOverrides(), by: "t")
+        let tool = try #require(try runtime.registeredTool("plain__act"))
+        #expect(tool.inputSchema["$schema"] == "https://json-schema.org/draft/2020-12/schema")
+        await expectRuntimeError(.invalidInput, ["/n", "type"]) { _ = try await runtime.callTool("plain__act", input: ["n": "x"]) }
+        let tuple = try await server("tuple", #"{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"p": {"type": "array", "items": [{"type": "string"}], "additionalItems": false}}}"#)
+        await expectRuntimeError(.usage, ["draft-07", "/properties/p/items is an array", "additionalItems"]) {
+            _ = try await runtime.addTools(manifestPath: tuple, overrides: ToolOverrides(), by: "t")
+        }
+    }
+
+    @Test func toolNamesThatCollideAreRefusedAndToolsTheServerDropsGo() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        func server(_ name: String, _ tools: String) -> String {
+            ws.customPlugin(name, manifest: "name: \(name)\nversion: '1'\ndescription: d\nprotocol: mcp-stdio\ncommand: [./server.py]\nfilesystem: {read: [.]}\nlimits: {wallTimeSeconds: 5}\n", script: """
+                #!/usr/bin/python3 -I
+                import json, os, sys
+                def send(m): sys.stdout.write(json.dumps(m) + "\\n"); sys.stdout.flush()
+                r = json.loads(sys.stdin.readline()); send({"jsonrpc": "2.0", "id": r["id"], "result": {"protocolVersion": "2025-06-18", "capabilities": {"tools": {}}, "serverInfo": {"name": "h", "version": "1"}}})
+                sys.stdin.readline()
+                r = json.loads(sys.stdin.readline())
+                names = \(tools)
+                if os.path.exists(os.path.join(os.path.dirname(__file__), "fewer")): names = names[:1]
+                send({"jsonrpc": "2.0", "id": r["id"], "result": {"tools": [{"name": n, "inputSchema": {"type": "object"}} for n in names]}})
+
+                """, scriptName: "server.py")
+        }
+        let clash = server("clash", #"["pay.x", "pay_x"]"#)
+        await expectRuntimeError(.usage, ["pay_x and pay.x would both be registered as clash__pay_x"]) {
+            _ = try await runtime.addTools(manifestPath: clash + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        }
+        let shrinking = server("shrink", #"["a", "b"]"#)
+        _ = try await runtime.addTools(manifestPath: shrinking + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        #expect(try runtime.registeredTools().map(\.name) == ["shrink__a", "shrink__b"])
+        ws.write(shrinking + "/fewer", "")
+        _ = try await runtime.addTools(manifestPath: shrinking + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
+        #expect(try runtime.registeredTools().map(\.name) == ["shrink__a"])
+    }
 
     @Test func hostileServersEndInClearErrorsAndReceipts() async throws {
         let ws = try RuntimeWorkspace()
