@@ -46,7 +46,9 @@ def main(path, calls, finished, inflight):
     p("| line | C=1 calls/s | C=8 calls/s | C=8 / C=1 | median µs per call C=1 / C=8 | host CPU µs per call C=1 / C=8 | tool CPU µs per call | commits per call C=1 / C=8 |")
     p("|---|---:|---:|---:|---:|---:|---:|---:|")
     names = [("bare", "bare sandboxed call (`Sandbox.run`), baseline"), ("process", "journaled `Runtime.call`, `process`"),
-             ("power", "journaled `Runtime.call`, `power`")]
+             ("power", "journaled `Runtime.call`, `power`"),
+             ("json", "journaled `Runtime.call` of `bench/jsonecho.c` (prints `{}`), `process`"),
+             ("registered", "the same tool registered (json-stdio, 10-property schema), `Runtime.callTool`, `process`")]
     for mode, name in names:
         a, b = f"{mode}-c1", f"{mode}-c8"
         if a not in by:
@@ -57,6 +59,14 @@ def main(path, calls, finished, inflight):
         p(f"| {name} | {med(a, 'callsPerSecond'):.0f} | {med(b, 'callsPerSecond'):.0f} | {fmt_ratio(ratio(b, a))} | "
           f"{med(a, 'medianUs'):.0f} / {med(b, 'medianUs'):.0f} | {med(a, 'hostCpuUsPerCall'):.0f} / {med(b, 'hostCpuUsPerCall'):.0f} | "
           f"{med(a, 'toolCpuUsPerCall'):.0f} | {commits} |")
+    if "registered-c1" in by:
+        p("")
+        p("#### What the registry adds (registry read, pin check, input validation before each call)")
+        p("")
+        p("| ratio | median [lowest-highest] of per-round ratios |")
+        p("|---|---:|")
+        p(f"| registered / plain journaled call, C=1 (throughput) | {fmt_ratio(ratio('registered-c1', 'json-c1'))} |")
+        p(f"| registered / plain journaled call, C=8 (throughput) | {fmt_ratio(ratio('registered-c8', 'json-c8'))} |")
     if "journal-process-c1" in by:
         p("")
         p("#### The journal alone: a call's two transactions (intent, receipt) with no child in between")

@@ -226,14 +226,27 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
 /// digests, the operator's overrides). The journal stores it; the Runtime gives it meaning.
 public struct ToolRecord: Sendable, Equatable {
     public var name: String
-    public var registration: JSONValue
+    /// The registration as stored (JSON text): a caller may reuse what it parsed from the same text.
+    public var text: String
     public var addedAt: Int64
     public var updatedAt: Int64
 
     public init(name: String, registration: JSONValue, addedAt: Int64, updatedAt: Int64) {
+        self.init(name: name, text: registration.serialized(), addedAt: addedAt, updatedAt: updatedAt)
+    }
+
+    public init(name: String, text: String, addedAt: Int64, updatedAt: Int64) {
         self.name = name
-        self.registration = registration
+        self.text = text
         self.addedAt = addedAt
         self.updatedAt = updatedAt
+    }
+
+    public func registration() throws -> JSONValue {
+        do {
+            return try JSONValue.parse(text)
+        } catch {
+            throw JournalError(.badRecord, "tool \(name): its registration is not JSON: \(error)")
+        }
     }
 }

@@ -144,15 +144,8 @@ extension DecisionRecord {
 }
 
 extension ToolRecord {
-    init(row: Row) throws {
-        let name: String = row["name"]
-        let registration: JSONValue
-        do {
-            registration = try JSONValue.parse(row["registration"] as String)
-        } catch {
-            throw JournalError(.badRecord, "tool \(name): its registration is not JSON: \(error)")
-        }
-        self.init(name: name, registration: registration, addedAt: row["added_at"], updatedAt: row["updated_at"])
+    init(row: Row) {
+        self.init(name: row["name"], text: row["registration"], addedAt: row["added_at"], updatedAt: row["updated_at"])
     }
 }
 
@@ -259,7 +252,7 @@ struct SQLiteTransaction: JournalTransaction {
         try db.cachedStatement(sql: """
                 INSERT INTO tools (name, registration, added_at, updated_at) VALUES (?, ?, ?, ?)
                 ON CONFLICT (name) DO UPDATE SET registration = excluded.registration, updated_at = excluded.updated_at
-                """).execute(arguments: [tool.name, tool.registration.serialized(), tool.addedAt, tool.updatedAt])
+                """).execute(arguments: [tool.name, tool.text, tool.addedAt, tool.updatedAt])
     }
 
     func deleteTool(name: String) throws -> Bool {

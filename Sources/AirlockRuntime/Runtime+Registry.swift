@@ -127,7 +127,7 @@ extension Runtime {
             // A tool this manifest registered before and that its server no longer lists goes.
             let listedNames = Set(found.map(\.name))
             for record in try tx.tools() where !listedNames.contains(record.name) {
-                guard let old = try? ToolRegistration(json: record.registration), old.manifestPath == manifestPath,
+                guard let old = try? ToolRegistration(json: record.registration()), old.manifestPath == manifestPath,
                     old.spec.protocolKind == .mcpStdio
                 else { continue }
                 _ = try tx.deleteTool(name: record.name)
@@ -136,7 +136,7 @@ extension Runtime {
                 ])
             }
             for candidate in found {
-                let previous = try tx.tool(name: candidate.name).flatMap { try? ToolRegistration(json: $0.registration) }
+                let previous = try tx.tool(name: candidate.name).flatMap { try? ToolRegistration(json: $0.registration()) }
                 let kept = replaceOverrides ? ToolOverrides() : (previous?.overrides ?? ToolOverrides())
                 let effective = kept.merged(with: overrides)
                 var spec = bases
@@ -244,11 +244,11 @@ extension Runtime {
     }
 
     public func registeredTools() throws -> [ToolRegistration] {
-        try journal.tools().map { try ToolRegistration(json: $0.registration) }
+        try journal.tools().map { try ToolRegistration(json: $0.registration()) }
     }
 
     public func registeredTool(_ name: String) throws -> ToolRegistration? {
-        try journal.tool(name: name).map { try ToolRegistration(json: $0.registration) }
+        try journal.tool(name: name).map { try ToolRegistration(json: $0.registration()) }
     }
 
     /// Re-hashes every pinned file and manifest.
@@ -283,8 +283,26 @@ extension Runtime {
     /// The registered tool's spec for a call, after the checks that come before anything is
     /// journaled: the pinned files are unchanged and the input matches the input schema.
     public func prepareCall(tool name: String, input: JSONValue) throws -> ToolSpec {
-        guard let tool = try registeredTool(name) else {
+        // The registry row is read for every call (another process may have changed it); what
+        // was parsed and compiled from the same text is reused.
+        guard let record = try journal.tool(name: name) else {
             throw RuntimeError(.notFound, "no tool named \(name) (see `airlock tools list`)")
+        }
+        let tool: ToolRegistration
+        let schema: JSONSchema
+        if let known = preparedTools.withLock({ $0[name] }), known.text == record.text {
+            (tool, schema) = (known.tool, known.schema)
+        } else {
+            tool = try ToolRegistration(json: record.registration())
+            do {
+                schema = try JSONSchema(tool.inputSchema)
+            } catch {
+                throw RuntimeError(.badRecord, "tool \(name): its stored input schema is invalid: \(error)")
+            }
+            preparedTools.withLock {
+                if $0.count > 1000 { $0.removeAll() }
+                $0[name] = PreparedTool(text: record.text, tool: tool, schema: schema)
+            }
         }
         let executable = tool.spec.command[0]
         let changed: String?
@@ -305,12 +323,6 @@ extension Runtime {
             _ = try tool.spec.resolvedProfile()
         } catch {
             throw RuntimeError(.usage, "tool \(name): its profile cannot be loaded: \(error)")
-        }
-        let schema: JSONSchema
-        do {
-            schema = try SchemaCache.schema(for: tool.inputSchema)
-        } catch {
-            throw RuntimeError(.badRecord, "tool \(name): its stored input schema is invalid: \(error)")
         }
         let violations = schema.validate(input)
         if !violations.isEmpty {

@@ -1,5 +1,6 @@
 import AirlockJournal
 import AirlockSandbox
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -48,6 +49,13 @@ public struct CallAnswer: Sendable {
     public var result: JSONValue? { step.result }
 }
 
+/// A registered tool ready for calls: its registration and compiled input schema.
+struct PreparedTool: Sendable {
+    var text: String
+    var tool: ToolRegistration
+    var schema: JSONSchema
+}
+
 /// What the first transaction of a call decided.
 enum Claim: Sendable {
     /// The step's new attempt is committed as `started`: run it.
@@ -64,6 +72,8 @@ public final class Runtime: Sendable {
     public let home: String
     public let journal: any JournalStore
     public let host: HostInstance
+    /// Registered tools as parsed and compiled, by name, with the registry text they came from.
+    let preparedTools = Mutex<[String: PreparedTool]>([:])
 
     /// Opens (or creates) the home directory and its journal.
     public convenience init(home: String, durability: Durability = .process) throws {

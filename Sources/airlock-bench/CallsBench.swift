@@ -114,7 +114,7 @@ func bareCall(_ request: SandboxRequest) -> @Sendable (Int) async -> String? {
     }
 }
 
-/// `airlock-bench calls --mode bare|process|power|journal-process|journal-power --concurrency C --calls N [--warmup W] [--home DIR] [--profile P] CMD`
+/// `airlock-bench calls --mode bare|process|power|registered|journal-process|journal-power --concurrency C --calls N [--warmup W] [--home DIR] [--profile P] CMD`
 func callsBench(_ args: ArraySlice<String>) async throws {
     let flags = try Flags(args, known: ["mode", "concurrency", "calls", "warmup", "home", "profile"])
     let mode = try flags.string("mode")
@@ -135,6 +135,25 @@ func callsBench(_ args: ArraySlice<String>) async throws {
         let spec = try benchTool(argv, profile: profile, effect: .idempotent)
         work = journaledCall(runtime, spec, prefix: "bench-\(getpid())", run: "run-bench-\(getpid())")
         if let journal = runtime.journal as? SQLiteJournal { commits = { journal.commitsSoFar } }
+    case "registered":
+        // The same call through the registry: a json-stdio manifest with a 10-property input
+        // schema; each call is `Runtime.callTool` (registry read, pin check, validation, then
+        // the journaled call).
+        let home = try flags.string("home")
+        let runtime = try Runtime(home: home, durability: .process)
+        let (manifestPath, _, sample) = try benchManifest(argv, home: home, profile: profile)
+        _ = try await runtime.addTools(manifestPath: manifestPath, overrides: ToolOverrides(), by: "bench")
+        let prefix = "bench-\(getpid())"
+        let run = "run-bench-\(getpid())"
+        work = { i in
+            do {
+                let answer = try await runtime.callTool("bench", input: sample, key: "\(prefix)-\(i)", run: run)
+                return answer.status == .succeeded ? nil : "\(answer.status.rawValue): \(answer.message)"
+            } catch {
+                return "\(error)"
+            }
+        }
+        if let journal = runtime.journal as? SQLiteJournal { commits = { journal.commitsSoFar } }
     case "journal-process", "journal-power":
         // A real call in a side journal gives the receipt to store.
         let home = try flags.string("home")
@@ -150,7 +169,7 @@ func callsBench(_ args: ArraySlice<String>) async throws {
             journal, spec, receipt: receipt, prefix: "bench-\(getpid())", run: "run-bench-\(getpid())")
         commits = { journal.commitsSoFar }
     default:
-        throw BenchError("--mode must be bare, process, power, journal-process or journal-power")
+        throw BenchError("--mode must be bare, process, power, registered, journal-process or journal-power")
     }
 
     let warm = await drive(count: warmup, concurrency: concurrency, offset: 0, work)
@@ -181,4 +200,32 @@ func callsBench(_ args: ArraySlice<String>) async throws {
     line.add("failures", measured.failures)
     print(line.text)
     if measured.failures > 0 { throw BenchError("first failure: \(measured.firstFailure)") }
+}
+
+/// A json-stdio manifest for `argv` in `home` with a 10-property input schema; returns its
+/// path, the schema, and an input that satisfies it.
+func benchManifest(_ argv: [String], home: String, profile: String) throws -> (String, JSONValue, JSONValue) {
+    var properties = JSONObject()
+    var sample = JSONObject()
+    for i in 0..<10 {
+        properties["field\(i)"] = i % 2 == 0 ? ["type": "string", "maxLength": 64, "pattern": "^[a-z0-9-]+$"] : ["type": "integer", "minimum": 0]
+        sample["field\(i)"] = i % 2 == 0 ? .string("value-\(i)") : .number(JSONNumber(i * 1000))
+    }
+    let schema: JSONValue = [
+        "type": "object", "properties": .object(properties), "required": .array(properties.keys.map { .string($0) }),
+        "additionalProperties": false,
+    ]
+    if mkdir(home, 0o700) != 0 && errno != EEXIST { throw BenchError("cannot create \(home)") }
+    let path = home + "/bench-tool.json"
+    let manifest: JSONObject = [
+        "name": "bench", "version": "1", "description": "the benchmark's tool", "protocol": "json-stdio",
+        "command": .array(argv.map { .string($0) }), "effect": "idempotent", "inputSchema": schema,
+        "profile": .string(profile),
+    ]
+    let fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw BenchError("cannot write \(path)") }
+    defer { close(fd) }
+    let text = Array(JSONValue.object(manifest).serialized().utf8)
+    guard text.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == text.count else { throw BenchError("cannot write \(path)") }
+    return (path, schema, .object(sample))
 }

@@ -103,32 +103,13 @@ func partsBench(_ args: ArraySlice<String>) async throws {
     // What a registered tool's call adds before its intent: the schema (compiled once per
     // process), the validation of the input, and the whole `prepareCall` (registry read, pin
     // check, validation).
-    var properties = JSONObject()
-    var sample = JSONObject()
-    for i in 0..<10 {
-        properties["field\(i)"] = i % 2 == 0 ? ["type": "string", "maxLength": 64, "pattern": "^[a-z0-9-]+$"] : ["type": "integer", "minimum": 0]
-        sample["field\(i)"] = i % 2 == 0 ? .string("value-\(i)") : .number(JSONNumber(i * 1000))
-    }
-    let schema: JSONValue = [
-        "type": "object", "properties": .object(properties), "required": .array(properties.keys.map { .string($0) }),
-        "additionalProperties": false,
-    ]
+    let (manifestPath, schema, sample) = try benchManifest(argv, home: home + "/registry", profile: "default")
     line.add("schemaCompileUs", try medianUs(max(10, count / 5)) { _ = try JSONSchema(schema) })
     let compiled = try JSONSchema(schema)
-    line.add("schemaValidateUs", medianUs(count) { precondition(compiled.validate(.object(sample)).isEmpty) })
-    let manifestPath = home + "/bench-tool.json"
-    let manifest: JSONValue = [
-        "name": "bench", "version": "1", "description": "the benchmark's tool", "protocol": "json-stdio",
-        "command": .array(argv.map { .string($0) }), "effect": "idempotent", "inputSchema": schema,
-    ]
-    let fd = open(manifestPath, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
-    guard fd >= 0 else { throw BenchError("cannot write \(manifestPath)") }
-    let text = Array(manifest.serialized().utf8)
-    _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    close(fd)
+    line.add("schemaValidateUs", medianUs(count) { precondition(compiled.validate(sample).isEmpty) })
     let runtime = try Runtime(home: home + "/registry", durability: .process)
     _ = try await runtime.addTools(manifestPath: manifestPath, overrides: ToolOverrides(), by: "bench")
-    line.add("prepareCallUs", try medianUs(count) { _ = try runtime.prepareCall(tool: "bench", input: .object(sample)) })
+    line.add("prepareCallUs", try medianUs(count) { _ = try runtime.prepareCall(tool: "bench", input: sample) })
 
     // One small commit, back to back, in each durability mode; and the audit link a commit carries.
     for durability in [Durability.process, .power] {
