@@ -461,12 +461,15 @@ extension JSONSchema {
         /// A compiled regex, shared by every use of the same source text.
         mutating func pattern(_ source: String, at location: Location) -> Pattern? {
             if let cached = patterns[source] { return cached }
+            let keyword = location.pointer.contains("patternProperties") ? "patternProperties" : "pattern"
             do {
                 let pattern = try Pattern(source)
                 patterns[source] = pattern
                 return pattern
+            } catch let refusal as Pattern.Refusal {
+                problem(at: location, keyword: keyword, refusal.description)
+                return nil
             } catch {
-                let keyword = location.pointer.contains("patternProperties") ? "patternProperties" : "pattern"
                 problem(
                     at: location, keyword: keyword, "invalid regular expression \(JSONSchema.quoted(source)): \(error)")
                 return nil

@@ -3,6 +3,8 @@ import Testing
 
 import AirlockSandbox
 
+@testable import AirlockCore
+
 // MARK: - Helpers
 
 /// `shared/testdata/json-schema-test-suite/draft2020-12` beside the clone (CI lays it out as `../shared`).
@@ -30,6 +32,22 @@ private func compileProblems(_ text: String) throws -> [SchemaViolation] {
         return error.problems
     }
 }
+
+/// The problems compiling a schema with `pattern` at `/properties/name/pattern`, or (when `key`)
+/// as the key of `patternProperties`.
+private func patternProblems(_ pattern: String, key: Bool = false) -> [SchemaViolation] {
+    let schema: JSONValue = key ? ["patternProperties": [pattern: [:]]] : ["properties": ["name": ["pattern": .string(pattern)]]]
+    do {
+        _ = try JSONSchema(schema)
+        return []
+    } catch {
+        return error.problems
+    }
+}
+
+/// `pattern` behind a backreference to an empty group, which matches nothing more but makes Swift's
+/// backtracking `Regex` run it whatever other engine takes the patterns it can.
+private func viaBacktracking(_ pattern: String) -> String { "()\\1" + pattern }
 
 /// An array nested `depth` levels deep around `1`.
 private func nestedArray(_ depth: Int) -> JSONValue {
@@ -458,6 +476,106 @@ private func nestedArray(_ depth: Int) -> JSONValue {
         #expect(!compiled.isValid(1))
         #expect(compiled.validate(1).last?.keyword == "limit")
         #expect(ContinuousClock.now - start < .seconds(60))
+    }
+
+    // MARK: Catastrophic backtracking
+
+    @Test func exponentialPatternsAreRefusedWhenCompiling() throws {
+        let nested =
+            "pattern refused: a quantified group that itself contains a quantifier (like (a+)+) can take exponential time"
+        let alternatives =
+            "pattern refused: a quantified group whose alternatives can match the same text (like (a|a)* or (a|ab)*) "
+            + "can take exponential time"
+        let refused: [(shape: String, message: String)] = [
+            ("(a+)+", nested), ("(a*)*", nested), ("(?:a|b+)*", nested), ("((ab)*)+", nested),
+            ("(a{1,10}){1,10}", nested), ("(a+){5}", nested), ("(a{2,}){2,}", nested), ("(a+ ?)+", nested),
+            ("(?:(?:a)+)+", nested), ("(\\w+\\s?)*", nested), ("(a?b?)*", nested), ("(a?){16}", nested),
+            ("(a|a)*", alternatives), ("(a|ab)*", alternatives), ("(?:\\d|[0-9a-f])+", alternatives),
+            ("(x(?:foo|foobar))+", alternatives), ("(x(a|a))*", alternatives),
+        ]
+        for (shape, message) in refused {
+            // The check itself, on the bare shape and anchored.
+            #expect(throws: JSONSchema.Pattern.Refusal.self, "\(shape)") {
+                try JSONSchema.Pattern.refuseCatastrophicBacktracking(shape)
+            }
+            #expect(throws: JSONSchema.Pattern.Refusal.self, "\(shape)") {
+                try JSONSchema.Pattern.refuseCatastrophicBacktracking("^" + shape + "$")
+            }
+            // Through the compiler, as Swift's `Regex` would run it.
+            let problems = patternProblems(viaBacktracking("^" + shape + "$"))
+            #expect(problems.map(\.instancePath) == ["/properties/name/pattern"], "\(shape)")
+            #expect(problems.first?.keyword == "pattern")
+            #expect(problems.first?.message.hasPrefix(message) == true, "\(shape): \(problems)")
+            #expect(problems.first?.message.contains(JSONSchema.quoted(shape) + " in ") == true, "\(shape)")
+        }
+
+        let key = patternProblems(viaBacktracking("(a|ab)*"), key: true)
+        #expect(key.map(\.instancePath) == ["/patternProperties/()\\1(a|ab)*"])
+        #expect(key.first?.keyword == "patternProperties")
+        #expect(key.first?.message.hasPrefix(alternatives) == true)
+
+        // Inside a lookahead too.
+        #expect(patternProblems("^(?=(a+)+b)").first?.message.hasPrefix(nested) == true)
+    }
+
+    @Test func loopFreeBlowupsAreRefused() throws {
+        // `a?` × 18 then `a` × 18 takes Swift's `Regex` about a minute on 18 a's and "!".
+        let writtenOut = String(repeating: "a?", count: 18) + String(repeating: "a", count: 18)
+        let problems = patternProblems(viaBacktracking("^" + writtenOut + "$"))
+        #expect(problems.map(\.instancePath) == ["/properties/name/pattern"])
+        #expect(problems.first?.message.hasPrefix("pattern refused: it can match the same text in too many ways") == true)
+        let pairs = "^" + String(repeating: "(a|a)", count: 18) + "$"
+        #expect(patternProblems(viaBacktracking(pairs)).first?.message.hasPrefix("pattern refused: it can match") == true)
+        // A few such places are fine.
+        #expect(patternProblems(viaBacktracking("^a?a?a?aaa$")).isEmpty)
+    }
+
+    @Test func syntaxSwiftReadsDifferentlyIsRefused() throws {
+        for pattern in ["(?i)a", "\\Qa+\\E", "\\x{41}", "(?#note)a", "\\h"] {
+            let problems = patternProblems(pattern)
+            #expect(problems.map(\.instancePath) == ["/properties/name/pattern"], "\(pattern)")
+            #expect(problems.first?.message.contains("is not ECMA-262 regular expression syntax") == true, "\(pattern)")
+        }
+    }
+
+    @Test func commonPatternsAreNotRefused() throws {
+        let patterns = [
+            "^[a-z0-9-]{1,64}$", "^\\d{4}-\\d{2}-\\d{2}$", "^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", "^[a-z]+(-[a-z]+)*$",
+            "^([a-z0-9-]+\\.)+[a-z]{2,}$", "^[a-zA-Z0-9._%+-]+@(?:[a-zA-Z0-9-]+\\.)+[a-zA-Z]{2,}$",
+            "^(\\/[\\w.-]+)+\\/?$", "^([0-9a-f]{2})+$", "^(?:[^\"\\\\]|\\\\[\"\\\\/bfnrt]|\\\\u[0-9a-fA-F]{4})*$",
+            "^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$",
+            "^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-((?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+                + "(?:\\.(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$",
+            "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", "^\\+?[1-9]\\d{1,14}$",
+            "^(?!-)[a-z0-9-]{1,63}$", "^[A-Z][a-z]+( [A-Z][a-z]+)*$", "^-?\\d+(\\.\\d+)?([eE][+-]?\\d+)?$",
+            "^(?=.*[A-Z])(?=.*\\d).{8,}$", "^(\\w+)\\s\\1$", "^(read|write|append|readwrite)$", "(a{20})*", "(a|)*",
+            "^\\p{Letter}+$",
+        ]
+        for pattern in patterns {
+            #expect(patternProblems(pattern).isEmpty, "\(pattern)")
+            #expect(patternProblems(viaBacktracking(pattern)).isEmpty, "\(pattern)")
+        }
+    }
+
+    /// Typical tool-schema patterns against 1 MiB strings finish (run by whatever engine takes
+    /// them, and by Swift's `Regex`).
+    @Test func typicalPatternsFinishOnAMegabyte() throws {
+        let size = 1 << 20
+        let letters = String(repeating: "a", count: size)
+        let digits = String(repeating: "7", count: size)
+        let atSign = String(repeating: "a", count: size / 2) + "@" + String(repeating: "b", count: size / 2)
+        let cases: [(pattern: String, valid: String, inputs: [String])] = [
+            ("^[a-z0-9-]{1,64}$", "tool-name", [letters, digits, letters + "!"]),
+            ("^\\d{4}-\\d{2}-\\d{2}$", "2024-01-31", [digits, letters, "2024-" + digits]),
+            ("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", "a@b.co", [letters, atSign, atSign + " x", atSign + "."]),
+        ]
+        for (pattern, valid, inputs) in cases {
+            for source in [pattern, viaBacktracking(pattern)] {
+                let compiled = try JSONSchema(["pattern": .string(source)])
+                #expect(compiled.isValid(.string(valid)), "\(source)")
+                for input in inputs { #expect(!compiled.isValid(.string(input)), "\(source)") }
+            }
+        }
     }
 
     // MARK: Performance and concurrency
