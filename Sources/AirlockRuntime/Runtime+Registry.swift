@@ -73,7 +73,11 @@ extension Runtime {
             if let profile = overrides.profile { listing.profile = profile }
             if let network = overrides.network { listing.network = network }
             if let wall = overrides.wallTimeMs { listing.timeoutMs = wall }
-            let listed = try await Self.listServerTools(manifest, profile: try listing.resolvedProfile())
+            // Starting and listing is an operator's one-off action: the server gets at least
+            // 30 s for it whatever its per-call limit (a slow start must not fail `add`).
+            var listingProfile = try listing.resolvedProfile()
+            listingProfile.limits.wallTimeMs = max(listingProfile.limits.wallTimeMs ?? 0, Self.listingWallTimeMs)
+            let listed = try await Self.listServerTools(manifest, profile: listingProfile)
             var problems: [String] = []
             for (index, tool) in listed.tools.enumerated() {
                 guard let toolName = tool["name"]?.stringValue, !toolName.isEmpty else {
@@ -178,6 +182,9 @@ extension Runtime {
             return added
         }
     }
+
+    /// The least wall time an MCP server gets to start and list its tools at `tools add`.
+    static let listingWallTimeMs: UInt64 = 30_000
 
     /// Lowers the spec's limits to its profile's where the profile has a lower one.
     static func clampLimits(_ spec: inout ToolSpec) throws {

@@ -329,7 +329,7 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
         // An MCP server that echoes the secret in its error: scrubbed there too.
         setenv("TEST_MCP_TOKEN", "mcp-token-\(getpid())-abcdef", 1)
         defer { unsetenv("TEST_MCP_TOKEN") }
-        let mcp = ws.customPlugin("mcpleak", manifest: "name: mcpleak\nversion: '1'\ndescription: d\nprotocol: mcp-stdio\ncommand: [./server.py]\neffect: read-only\nsecrets: [TEST_MCP_TOKEN]\nlimits: {wallTimeSeconds: 5}\n", script: "#!/usr/bin/python3 -I\nimport json, os, sys, time\n" + MCPPluginTests.handshake + "send({'jsonrpc': '2.0', 'id': r['id'], 'error': {'code': -32000, 'message': 'auth failed with ' + os.environ['TEST_MCP_TOKEN']}})\n", scriptName: "server.py")
+        let mcp = ws.customPlugin("mcpleak", manifest: "name: mcpleak\nversion: '1'\ndescription: d\nprotocol: mcp-stdio\ncommand: [./server.py]\neffect: read-only\nsecrets: [TEST_MCP_TOKEN]\nlimits: {wallTimeSeconds: 30}\n", script: "#!/usr/bin/python3 -I\nimport json, os, sys, time\n" + MCPPluginTests.handshake + "send({'jsonrpc': '2.0', 'id': r['id'], 'error': {'code': -32000, 'message': 'auth failed with ' + os.environ['TEST_MCP_TOKEN']}})\n", scriptName: "server.py")
         _ = try await runtime.addTools(manifestPath: mcp + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
         let leaked = try await runtime.callTool("mcpleak__act", input: [:])
         #expect(leaked.status == .failed)
@@ -477,7 +477,9 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
     }
 
     /// A hostile "MCP server" written in Python, run in the sandbox.
-    func hostile(_ ws: RuntimeWorkspace, _ runtime: Runtime, _ name: String, effect: String = "idempotent", _ body: String) async throws -> String {
+    /// (A generous wall-time limit unless the test is about a stall: a loaded CI machine can
+    /// take seconds to start Python.)
+    func hostile(_ ws: RuntimeWorkspace, _ runtime: Runtime, _ name: String, effect: String = "idempotent", wall: Int = 30, _ body: String) async throws -> String {
         let dir = ws.customPlugin(name, manifest: """
             name: \(name)
             version: '1'
@@ -485,7 +487,7 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
             protocol: mcp-stdio
             command: [./server.py]
             effect: \(effect)
-            limits: {wallTimeSeconds: 3}
+            limits: {wallTimeSeconds: \(wall)}
             """, script: "#!/usr/bin/python3 -I\nimport json, sys, time\n" + body, scriptName: "server.py")
         return dir + "/airlock-tool.yaml"
     }
@@ -529,7 +531,7 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
         let ws = try RuntimeWorkspace()
         let runtime = try ws.runtime()
         func server(_ name: String, _ tools: String) -> String {
-            ws.customPlugin(name, manifest: "name: \(name)\nversion: '1'\ndescription: d\nprotocol: mcp-stdio\ncommand: [./server.py]\nfilesystem: {read: [.]}\nlimits: {wallTimeSeconds: 5}\n", script: """
+            ws.customPlugin(name, manifest: "name: \(name)\nversion: '1'\ndescription: d\nprotocol: mcp-stdio\ncommand: [./server.py]\nfilesystem: {read: [.]}\nlimits: {wallTimeSeconds: 30}\n", script: """
                 #!/usr/bin/python3 -I
                 import json, os, sys
                 def send(m): sys.stdout.write(json.dumps(m) + "\\n"); sys.stdout.flush()
@@ -554,39 +556,69 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
         #expect(try runtime.registeredTools().map(\.name) == ["shrink__a"])
     }
 
-    @Test func hostileServersEndInClearErrorsAndReceipts() async throws {
+    @Test func aServerThatNeverAnswersInitializeFailsToolsAddClearly() async throws {
         let ws = try RuntimeWorkspace()
         let runtime = try ws.runtime()
-        // Never answers initialize: tools add says so, within the time limit.
-        let mute = try await hostile(ws, runtime, "mute", "time.sleep(30)\n")
-        await expectRuntimeError(.usage, ["initialize"]) {
+        let mute = try await hostile(ws, runtime, "mute", "time.sleep(60)\n")
+        let started = Sandbox.monotonicNanoseconds()
+        await expectRuntimeError(.usage, ["did not answer initialize"]) {
             _ = try await runtime.addTools(manifestPath: mute, overrides: ToolOverrides(), by: "t")
         }
-        // Garbage instead of JSON-RPC.
+        #expect(Double(Sandbox.monotonicNanoseconds() - started) / 1e9 < 40, "bounded by the initialize deadline")
+        #expect(try runtime.registeredTools().isEmpty)
+    }
+
+    @Test func garbageInsteadOfJSONRPCFailsToolsAddAndTheHostCarriesOn() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
         let garbage = try await hostile(ws, runtime, "garbage", "print('hello, I am not MCP', flush=True); time.sleep(30)\n")
         await expectRuntimeError(.usage, ["not", "hello, I am not MCP"]) {
             _ = try await runtime.addTools(manifestPath: garbage, overrides: ToolOverrides(), by: "t")
         }
-        // Registers fine, then misbehaves at the call: garbage, silence, a crash, an error.
-        let cases: [(String, String, String, CallStatus, String)] = [
-            ("junk", "idempotent", "print('{not json', flush=True); time.sleep(30)\n", .failed, "mcp_malformed"),
-            ("stall", "idempotent", "time.sleep(30)\n", .failed, "mcp_timeout"),
-            ("dies", "idempotent", "sys.exit(0)\n", .failed, "mcp_closed"),
-            ("refuses", "non-idempotent", "send({'jsonrpc': '2.0', 'id': r['id'], 'error': {'code': -32602, 'message': 'no such thing'}}); time.sleep(30)\n", .failed, "mcp_rpcError"),
-            ("stallpay", "non-idempotent", "time.sleep(30)\n", .inDoubt, "in_doubt"),
-        ]
-        for (name, effect, after, status, code) in cases {
-            let path = try await hostile(ws, runtime, name, effect: effect, Self.handshake + after)
-            _ = try await runtime.addTools(manifestPath: path, overrides: ToolOverrides(), by: "t")
-            let started = Sandbox.monotonicNanoseconds()
-            let answer = try await runtime.callTool(name + "__act", input: [:])
-            let seconds = Double(Sandbox.monotonicNanoseconds() - started) / 1e9
-            #expect(answer.status == status, "\(name): \(answer.status) \(answer.message)")
-            #expect(answer.step.error?["code"]?.stringValue == code, "\(name): \(answer.step.error ?? .null)")
-            #expect(seconds < 20, "\(name) took \(seconds) s: the wall-time limit is 3 s")
-            let receipt = try #require(try runtime.journal.attempts(stepId: answer.step.id).last?.receipt, "\(name): no receipt")
-            #expect(receipt["outcome"] != nil)
-        }
+        let fine = try await hostile(ws, runtime, "fine", Self.handshake + "send({'jsonrpc': '2.0', 'id': r['id'], 'result': {'content': [{'type': 'text', 'text': 'ok'}]}})\n")
+        _ = try await runtime.addTools(manifestPath: fine, overrides: ToolOverrides(), by: "t")
+        let ok = try await runtime.callTool("fine__act", input: [:])
+        #expect(ok.status == .succeeded, "\(ok.message)")
+        #expect(ok.result?["content"] == [["type": "text", "text": "ok"]])
+    }
+
+    /// A server that registers fine, then misbehaves at the call.
+    struct Misbehaviour: Sendable, CustomTestStringConvertible {
+        var name: String
+        var effect: String
+        var after: String
+        var status: CallStatus
+        var code: String
+        var wall: Int
+        var testDescription: String { name }
+    }
+
+    static let misbehaviours = [
+        Misbehaviour(name: "junk", effect: "idempotent", after: "print('{not json', flush=True); time.sleep(30)\n", status: .failed, code: "mcp_malformed", wall: 30),
+        Misbehaviour(name: "stall", effect: "idempotent", after: "time.sleep(60)\n", status: .failed, code: "mcp_timeout", wall: 10),
+        Misbehaviour(name: "dies", effect: "idempotent", after: "sys.exit(0)\n", status: .failed, code: "mcp_closed", wall: 30),
+        Misbehaviour(name: "refuses", effect: "non-idempotent", after: "send({'jsonrpc': '2.0', 'id': r['id'], 'error': {'code': -32602, 'message': 'no such thing'}}); time.sleep(30)\n", status: .failed, code: "mcp_rpcError", wall: 30),
+        Misbehaviour(name: "stallpay", effect: "non-idempotent", after: "time.sleep(60)\n", status: .inDoubt, code: "in_doubt", wall: 10),
+    ]
+
+    @Test(arguments: misbehaviours) func aServerThatMisbehavesAtTheCallEndsInAReceipt(_ m: Misbehaviour) async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
+        let path = try await hostile(ws, runtime, m.name, effect: m.effect, wall: m.wall, Self.handshake + m.after)
+        _ = try await runtime.addTools(manifestPath: path, overrides: ToolOverrides(), by: "t")
+        let started = Sandbox.monotonicNanoseconds()
+        let answer = try await runtime.callTool(m.name + "__act", input: [:])
+        let seconds = Double(Sandbox.monotonicNanoseconds() - started) / 1e9
+        #expect(answer.status == m.status, "\(m.name): \(answer.status) \(answer.message)")
+        #expect(answer.step.error?["code"]?.stringValue == m.code, "\(m.name): \(answer.step.error ?? .null)")
+        #expect(seconds < Double(m.wall) + 15, "\(m.name) took \(seconds) s: the wall-time limit is \(m.wall) s")
+        let receipt = try #require(try runtime.journal.attempts(stepId: answer.step.id).last?.receipt, "\(m.name): no receipt")
+        #expect(receipt["outcome"] != nil)
+    }
+
+    @Test func aServerThatGoesQuietAtInitializeFailsTheCallWithoutDoubt() async throws {
+        let ws = try RuntimeWorkspace()
+        let runtime = try ws.runtime()
         // Answers while being registered, then never answers initialize at call time.
         let shyDir = ws.customPlugin("shy", manifest: """
             name: shy
@@ -596,8 +628,8 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
             command: [./server.py]
             effect: non-idempotent
             filesystem: {read: [.]}
-            limits: {wallTimeSeconds: 3}
-            """, script: "#!/usr/bin/python3 -I\nimport json, os, sys, time\nif os.path.exists(os.path.join(os.path.dirname(__file__), 'mute')): time.sleep(30)\n" + Self.handshake, scriptName: "server.py")
+            limits: {wallTimeSeconds: 10}
+            """, script: "#!/usr/bin/python3 -I\nimport json, os, sys, time\nif os.path.exists(os.path.join(os.path.dirname(__file__), 'mute')): time.sleep(60)\n" + Self.handshake, scriptName: "server.py")
         _ = try await runtime.addTools(manifestPath: shyDir + "/airlock-tool.yaml", overrides: ToolOverrides(), by: "t")
         ws.write(shyDir + "/mute", "")
         let shy = try await runtime.callTool("shy__act", input: [:])
@@ -606,12 +638,6 @@ func expectRuntimeError(_ code: RuntimeError.Code, _ fragments: [String], source
         #expect(shy.step.error?["code"] == "mcp_timeout", "\(shy.step.error ?? .null)")
         let shyReceipt = try #require(try runtime.journal.attempts(stepId: shy.step.id).last?.receipt)
         #expect(shyReceipt["mcpError"]?["phase"] == "initialize", "\(shyReceipt)")
-        // And the host carries on.
-        let fine = try await hostile(ws, runtime, "fine", Self.handshake + "send({'jsonrpc': '2.0', 'id': r['id'], 'result': {'content': [{'type': 'text', 'text': 'ok'}]}})\n")
-        _ = try await runtime.addTools(manifestPath: fine, overrides: ToolOverrides(), by: "t")
-        let ok = try await runtime.callTool("fine__act", input: [:])
-        #expect(ok.status == .succeeded, "\(ok.message)")
-        #expect(ok.result?["content"] == [["type": "text", "text": "ok"]])
     }
 }
 
