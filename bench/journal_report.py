@@ -47,8 +47,8 @@ def main(path, calls, finished, inflight):
     p("|---|---:|---:|---:|---:|---:|---:|---:|")
     names = [("bare", "bare sandboxed call (`Sandbox.run`), baseline"), ("process", "journaled `Runtime.call`, `process`"),
              ("power", "journaled `Runtime.call`, `power`"),
-             ("json", "journaled `Runtime.call` of `bench/jsonecho.c` (prints `{}`), `process`"),
-             ("registered", "the same tool registered (json-stdio, 10-property schema), `Runtime.callTool`, `process`")]
+             ("json", "journaled `Runtime.call` of `bench/jsonecho.c` (prints `{}`) with a 10-property input, `process`"),
+             ("registered", "the same tool and input, registered (json-stdio, 10-property schema), `Runtime.callTool`, `process`")]
     for mode, name in names:
         a, b = f"{mode}-c1", f"{mode}-c8"
         if a not in by:

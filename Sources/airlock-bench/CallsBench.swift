@@ -27,14 +27,14 @@ func bareRequest(_ argv: [String], profile name: String) throws -> SandboxReques
     return SandboxRequest(argv: argv, profile: profile, stdout: .discard, stderr: .capture)
 }
 
-/// Work for `drive`: one journaled call with a fresh key.
-func journaledCall(_ runtime: Runtime, _ spec: ToolSpec, prefix: String, run: String)
+/// Work for `drive`: one journaled call with a fresh key (and `input`, else `{"n": i}`).
+func journaledCall(_ runtime: Runtime, _ spec: ToolSpec, prefix: String, run: String, input: JSONValue? = nil)
     -> @Sendable (Int) async -> String?
 {
     { i in
         do {
             let answer = try await runtime.call(
-                CallRequest(tool: spec, input: ["n": .number(JSONNumber(i))], key: "\(prefix)-\(i)", run: run))
+                CallRequest(tool: spec, input: input ?? ["n": .number(JSONNumber(i))], key: "\(prefix)-\(i)", run: run))
             return answer.status == .succeeded ? nil : "\(answer.status.rawValue): \(answer.message)"
         } catch {
             return "\(error)"
@@ -114,7 +114,7 @@ func bareCall(_ request: SandboxRequest) -> @Sendable (Int) async -> String? {
     }
 }
 
-/// `airlock-bench calls --mode bare|process|power|registered|journal-process|journal-power --concurrency C --calls N [--warmup W] [--home DIR] [--profile P] CMD`
+/// `airlock-bench calls --mode bare|process|power|json|registered|journal-process|journal-power --concurrency C --calls N [--warmup W] [--home DIR] [--profile P] CMD`
 func callsBench(_ args: ArraySlice<String>) async throws {
     let flags = try Flags(args, known: ["mode", "concurrency", "calls", "warmup", "home", "profile"])
     let mode = try flags.string("mode")
@@ -134,6 +134,14 @@ func callsBench(_ args: ArraySlice<String>) async throws {
         let runtime = try Runtime(home: try flags.string("home"), durability: mode == "power" ? .power : .process)
         let spec = try benchTool(argv, profile: profile, effect: .idempotent)
         work = journaledCall(runtime, spec, prefix: "bench-\(getpid())", run: "run-bench-\(getpid())")
+        if let journal = runtime.journal as? SQLiteJournal { commits = { journal.commitsSoFar } }
+    case "json":
+        // The registered line's baseline: the same tool and input through `Runtime.call` alone.
+        let home = try flags.string("home")
+        let runtime = try Runtime(home: home, durability: .process)
+        let (_, _, sample) = try benchManifest(argv, home: home, profile: profile)
+        let spec = try benchTool(argv, profile: profile, effect: .idempotent)
+        work = journaledCall(runtime, spec, prefix: "bench-\(getpid())", run: "run-bench-\(getpid())", input: sample)
         if let journal = runtime.journal as? SQLiteJournal { commits = { journal.commitsSoFar } }
     case "registered":
         // The same call through the registry: a json-stdio manifest with a 10-property input
@@ -169,7 +177,7 @@ func callsBench(_ args: ArraySlice<String>) async throws {
             journal, spec, receipt: receipt, prefix: "bench-\(getpid())", run: "run-bench-\(getpid())")
         commits = { journal.commitsSoFar }
     default:
-        throw BenchError("--mode must be bare, process, power, registered, journal-process or journal-power")
+        throw BenchError("--mode must be bare, process, power, json, registered, journal-process or journal-power")
     }
 
     let warm = await drive(count: warmup, concurrency: concurrency, offset: 0, work)
