@@ -239,14 +239,19 @@ extension Runtime {
 
     /// Why a registered tool's filesystem grants may not be used now: a granted path that no
     /// longer resolves to itself (swapped for a symlink), or one inside Airlock's home.
+    /// Only the plugin's own grants are looked at (its manifest's, and those of a profile file
+    /// of its own); a built-in or search-path profile is the operator's.
     func grantProblem(_ spec: ToolSpec, _ profile: Profile) -> String? {
-        for path in spec.allowRead + spec.allowWrite {
-            if let real = Paths.real(path), real != path {
-                return "the granted path \(path) now resolves to \(real) (replaced by a symlink?)"
-            }
-        }
+        let own = spec.allowRead + spec.allowWrite
+        let fromFile = spec.profile.contains("/") ? profile.filesystem.read + profile.filesystem.write : []
+        if own.isEmpty && fromFile.isEmpty { return nil }
         let home = Paths.real(self.home) ?? self.home
-        for path in profile.filesystem.read + profile.filesystem.write {
+        for path in own {
+            guard let real = Paths.real(path) else { continue }
+            if real != path { return "the granted path \(path) now resolves to \(real) (replaced by a symlink?)" }
+            if Paths.isInside(real, home) { return "the granted path \(path) reaches Airlock's home \(home)" }
+        }
+        for path in fromFile {
             if let real = Paths.real(path), Paths.isInside(real, home) {
                 return "the granted path \(path) reaches Airlock's home \(home)"
             }
