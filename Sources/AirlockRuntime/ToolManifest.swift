@@ -156,7 +156,10 @@ public struct ToolManifest: Sendable {
                 }
                 guard items[index].hasPrefix("/"), let real = Paths.real(items[index]), Paths.isInside(real, dir) else { continue }
                 var fileStat = stat()
-                if stat(real, &fileStat) == 0, fileStat.st_mode & S_IFMT == S_IFREG { scripts.append(real) }
+                if stat(real, &fileStat) == 0, fileStat.st_mode & S_IFMT == S_IFREG {
+                    scripts.append(real)
+                    items[index] = real  // run what was hashed, not whatever a symlink points to later
+                }
             }
             return items
         }
