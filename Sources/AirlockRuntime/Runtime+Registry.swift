@@ -275,7 +275,7 @@ extension Runtime {
                 problems.append("\(pin.path) is gone or unreadable: \(error)")
             }
         }
-        if let bytes = Paths.readFile(tool.manifestPath, limit: ManifestDocument.maxBytes) {
+        if let bytes = readWholeFile(tool.manifestPath, limit: ManifestDocument.maxBytes) {
             let now = SHA256Digest.hex(of: SHA256Digest.hash(bytes))
             if now != tool.manifestSha256 { problems.append("the manifest \(tool.manifestPath) changed since it was added (run `airlock tools add` again to apply it)") }
         } else {

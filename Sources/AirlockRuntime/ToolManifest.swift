@@ -66,7 +66,7 @@ public struct ToolManifest: Sendable {
         guard let real = Paths.real(path) else {
             throw RuntimeError(.usage, "\(path): cannot read the manifest: \(String(cString: strerror(errno)))")
         }
-        guard let bytes = Paths.readFile(real, limit: ManifestDocument.maxBytes) else {
+        guard let bytes = readWholeFile(real, limit: ManifestDocument.maxBytes) else {
             throw RuntimeError(.usage, "\(path): cannot read the manifest (unreadable, or over \(ManifestDocument.maxBytes >> 10) KiB)")
         }
         let document = try ManifestDocument.parse(bytes, fileName: path)
@@ -322,5 +322,4 @@ enum Paths {
         return path == directory || path.hasPrefix(directory + "/")
     }
 
-    static func readFile(_ path: String, limit: Int) -> [UInt8]? { readWholeFile(path, limit: limit) }
 }

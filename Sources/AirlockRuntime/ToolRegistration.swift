@@ -17,8 +17,6 @@ public struct ToolOverrides: Sendable, Equatable {
 
     public init() {}
 
-    public var isEmpty: Bool { self == ToolOverrides() }
-
     /// `other`'s values where it has them, else these.
     public func merged(with other: ToolOverrides) -> ToolOverrides {
         var result = self

@@ -134,7 +134,7 @@ struct Call: ParsableCommand {
         var bytes = Array(text.utf8)
         if text.hasPrefix("@") {
             // Parsed as bytes, so invalid UTF-8 in the file is an error, not U+FFFD.
-            guard let contents = readFile(String(text.dropFirst()), limit: 16 << 20) else {
+            guard let contents = readWholeFile(String(text.dropFirst()), limit: 16 << 20) else {
                 throw ValidationError("--input \(text): cannot read it (missing, unreadable, or over 16 MiB)")
             }
             bytes = contents
@@ -224,5 +224,3 @@ struct Call: ParsableCommand {
     }
 }
 
-/// The whole file, or nil when it cannot be read or is over `limit` bytes.
-func readFile(_ path: String, limit: Int) -> [UInt8]? { readWholeFile(path, limit: limit) }
