@@ -1,6 +1,7 @@
 import AirlockJournal
 import AirlockRuntime
 import AirlockSandbox
+import Foundation
 import Glibc
 import Testing
 
@@ -16,7 +17,11 @@ extension RuntimeWorkspace {
     /// tool's user) and returns the copy's directory.
     func plugin(_ name: String) throws -> String {
         let target = path + "/plugins/" + name
-        #expect(system("mkdir -p '\(path)/plugins' && cp -r '\(Self.repoRoot)/examples/tools/\(name)' '\(target)' && chmod -R a+rX '\(path)/plugins'") == 0)
+        // In-process, not system(): a shell spawned from this busy, many-threaded test process
+        // failed to start once under load (status 127).
+        try FileManager.default.createDirectory(atPath: path + "/plugins", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: Self.repoRoot + "/examples/tools/" + name, toPath: target)
+        try Self.makeReadableByAll(path + "/plugins")
         for data in ["notes", "ledger"] where name == "note-writer" && data == "notes" || name == "ledger" && data == "ledger" {
             mkdir(target + "/" + data, 0o777)
             chmod(target + "/" + data, 0o777)
@@ -27,10 +32,26 @@ extension RuntimeWorkspace {
     /// A plugin directory of the test's own, with a manifest and an executable script.
     func customPlugin(_ name: String, manifest: String, script: String, scriptName: String = "tool.sh") -> String {
         let dir = path + "/custom/" + name
-        _ = system("mkdir -p '\(dir)' && chmod -R a+rX '\(path)/custom'")
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try? Self.makeReadableByAll(path + "/custom")
         write(dir + "/airlock-tool.yaml", manifest)
         write(dir + "/" + scriptName, script, mode: 0o755)
         return dir
+    }
+
+    /// `chmod -R a+rX`: the tool's unprivileged user must read the plugin's files.
+    static func makeReadableByAll(_ root: String) throws {
+        var paths = [root]
+        if let walker = FileManager.default.enumerator(atPath: root) {
+            for case let relative as String in walker { paths.append(root + "/" + relative) }
+        }
+        for item in paths {
+            var st = stat()
+            guard lstat(item, &st) == 0, (st.st_mode & S_IFMT) != S_IFLNK else { continue }
+            var mode = st.st_mode & 0o7777 | 0o444
+            if (st.st_mode & S_IFMT) == S_IFDIR || st.st_mode & 0o111 != 0 { mode |= 0o111 }
+            chmod(item, mode)
+        }
     }
 
     func stepCount(_ runtime: Runtime) throws -> Int { try runtime.journal.steps(StepFilter()).count }
