@@ -12,6 +12,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Everything that runs between fork and exec, plus thin syscall wrappers.
@@ -36,17 +44,38 @@ let package = Package(
             name: "AirlockRuntime",
             dependencies: ["AirlockJournal", "AirlockSandbox", .product(name: "Yams", package: "Yams")]
         ),
+        // The gateway: MCP over stdio and streamable HTTP, the operator API, tokens, limits, metrics.
+        .target(
+            name: "AirlockGateway",
+            dependencies: [
+                "AirlockRuntime",
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "airlock",
             dependencies: [
                 "AirlockSandbox",
                 "AirlockRuntime",
+                "AirlockGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
             name: "airlock-bench",
-            dependencies: ["AirlockSandbox", "AirlockRuntime", "AirlockJournal"]
+            dependencies: [
+                "AirlockSandbox", "AirlockRuntime", "AirlockJournal", "AirlockGateway",
+                .product(name: "MCP", package: "swift-sdk"), .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "AirlockSandboxTests",
@@ -56,7 +85,8 @@ let package = Package(
         .testTarget(
             name: "AirlockRuntimeTests",
             dependencies: [
-                "AirlockRuntime", "AirlockJournal", "AirlockSandbox", .product(name: "GRDB", package: "GRDB.swift"),
+                "AirlockRuntime", "AirlockJournal", "AirlockSandbox", "AirlockGateway", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "MCP", package: "swift-sdk"), .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

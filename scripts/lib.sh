@@ -43,3 +43,22 @@ airlock_install_plugins() {
         exit 1
     fi
 }
+
+# The real clients of the gateway tests, from PyPI: the official MCP Python SDK (`mcp`) and
+# `schemathesis` (against docs/openapi.yaml), in a virtualenv of their own. Set
+# AIRLOCK_TEST_VENV to put it elsewhere.
+AIRLOCK_TEST_VENV=${AIRLOCK_TEST_VENV:-/opt/airlock/test-venv}
+airlock_install_test_clients() {
+    # Pinned: the tests use these versions' client APIs and CLI flags.
+    if "$AIRLOCK_TEST_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('mcp') != '2.3.0' or m.version('schemathesis') != '4.32.5')" >/dev/null 2>&1; then return 0; fi
+    echo "==> installing mcp and schemathesis into $AIRLOCK_TEST_VENV"
+    local SUDO=""
+    [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    if ! { $SUDO mkdir -p "$(dirname "$AIRLOCK_TEST_VENV")" \
+        && $SUDO /usr/bin/python3 -m venv "$AIRLOCK_TEST_VENV" \
+        && $SUDO "$AIRLOCK_TEST_VENV/bin/pip" install -q mcp==2.3.0 schemathesis==4.32.5; } >/tmp/airlock-pip-test.log 2>&1; then
+        echo "error: could not install mcp and schemathesis into $AIRLOCK_TEST_VENV; its log:" >&2
+        tail -n 20 /tmp/airlock-pip-test.log >&2
+        exit 1
+    fi
+}

@@ -250,3 +250,41 @@ public struct ToolRecord: Sendable, Equatable {
         }
     }
 }
+
+/// What a gateway token may do: call tools (`agent`), or also act on runs (`operator`).
+public enum TokenRole: String, Sendable, CaseIterable {
+    case agent
+    case `operator`
+}
+
+/// A bearer token of the gateway. Only the SHA-256 of its secret is stored; the secret is
+/// shown once, when it is created.
+public struct TokenRecord: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var role: TokenRole
+    /// The tools this token may call; nil means every registered tool.
+    public var tools: [String]?
+    public var secretSHA256: String
+    public var createdAt: Int64
+    public var revokedAt: Int64?
+
+    public init(
+        id: String, name: String, role: TokenRole, tools: [String]?, secretSHA256: String, createdAt: Int64,
+        revokedAt: Int64?
+    ) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.tools = tools
+        self.secretSHA256 = secretSHA256
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+    }
+
+    /// May this token call the tool of this name?
+    public func allows(tool: String) -> Bool {
+        guard let tools else { return true }
+        return tools.contains(tool)
+    }
+}

@@ -28,6 +28,11 @@ public protocol JournalTransaction {
     func putTool(_ tool: ToolRecord) throws
     /// False when there was no such tool.
     func deleteTool(name: String) throws -> Bool
+    /// Stores a new gateway token (its name and secret digest must be new).
+    func insertToken(_ token: TokenRecord) throws
+    func token(name: String) throws -> TokenRecord?
+    /// Marks the token revoked; false when there is no such live token.
+    func revokeToken(name: String, at: Int64) throws -> Bool
 }
 
 /// Which steps a listing wants.
@@ -69,6 +74,11 @@ public protocol JournalStore: Sendable {
     /// The tool registry, by name.
     func tools() throws -> [ToolRecord]
     func tool(name: String) throws -> ToolRecord?
+
+    /// Gateway tokens, revoked ones included, oldest first.
+    func tokens() throws -> [TokenRecord]
+    /// The token whose secret has this SHA-256 (hex), revoked or not.
+    func token(secretSHA256: String) throws -> TokenRecord?
 
     /// Calls `body` with each audit entry in order, in batches, without loading them all.
     func forEachAuditEntry(_ body: (AuditEntry) throws -> Void) throws

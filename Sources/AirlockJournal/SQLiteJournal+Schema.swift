@@ -80,6 +80,19 @@ extension SQLiteJournal {
                     )
                     """)
         }
+        migrator.registerMigration("v4: gateway tokens") { db in
+            try db.execute(sql: """
+                    CREATE TABLE tokens (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL UNIQUE,
+                        role TEXT NOT NULL,
+                        tools TEXT,
+                        secret_sha256 TEXT NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL,
+                        revoked_at INTEGER
+                    )
+                    """)
+        }
         return migrator
     }
 }
@@ -140,6 +153,25 @@ extension DecisionRecord {
         self.init(
             id: row["id"], stepId: row["step_id"], kind: kind, fingerprint: row["fingerprint"], by: row["by"],
             reason: row["reason"], at: row["at"], expiresAt: row["expires_at"], detail: detail)
+    }
+}
+
+extension TokenRecord {
+    init(row: Row) throws {
+        let roleText: String = row["role"]
+        guard let role = TokenRole(rawValue: roleText) else {
+            throw JournalError(.badRecord, "token \(row["name"] as String? ?? "?") has an unknown role '\(roleText)'")
+        }
+        var tools: [String]?
+        if let text: String = row["tools"] {
+            guard case .array(let names)? = try? JSONValue.parse(text) else {
+                throw JournalError(.badRecord, "token \(row["name"] as String? ?? "?"): its tool list is not a JSON array")
+            }
+            tools = names.compactMap(\.stringValue)
+        }
+        self.init(
+            id: row["id"], name: row["name"], role: role, tools: tools, secretSHA256: row["secret_sha256"],
+            createdAt: row["created_at"], revokedAt: row["revoked_at"])
     }
 }
 
@@ -260,6 +292,22 @@ struct SQLiteTransaction: JournalTransaction {
         return db.changesCount > 0
     }
 
+    func insertToken(_ token: TokenRecord) throws {
+        let tools = token.tools.map { JSONValue.array($0.map { .string($0) }).serialized() }
+        try db.cachedStatement(sql: """
+                INSERT INTO tokens (id, name, role, tools, secret_sha256, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [token.id, token.name, token.role.rawValue, tools, token.secretSHA256, token.createdAt, token.revokedAt])
+    }
+
+    func token(name: String) throws -> TokenRecord? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE name = ?"), arguments: [name]).map(TokenRecord.init(row:))
+    }
+
+    func revokeToken(name: String, at: Int64) throws -> Bool {
+        try db.cachedStatement(sql: "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL").execute(arguments: [at, name])
+        return db.changesCount > 0
+    }
+
     func appendAudit(kind: String, at: Int64, event: JSONObject) throws {
         let seqText = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'audit_head_seq'")) ?? "0"
         let prev = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'audit_head_hash'")) ?? AuditChain.genesis
@@ -351,6 +399,17 @@ extension SQLiteJournal {
 
     public func tools() throws -> [ToolRecord] {
         try reading { db in try SQLiteTransaction(db: db).tools() }
+    }
+
+    public func tokens() throws -> [TokenRecord] {
+        try reading { db in try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, name").map(TokenRecord.init(row:)) }
+    }
+
+    public func token(secretSHA256: String) throws -> TokenRecord? {
+        try reading { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE secret_sha256 = ?"), arguments: [secretSHA256])
+                .map(TokenRecord.init(row:))
+        }
     }
 
     public func tool(name: String) throws -> ToolRecord? {

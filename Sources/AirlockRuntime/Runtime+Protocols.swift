@@ -24,7 +24,9 @@ struct ConversationDeadlines: Sendable {
 }
 
 extension Runtime {
-    /// How long a server may take to answer `initialize` (its wall-time limit when shorter).
+    /// How long a server may take to answer `initialize` in a call (its wall-time limit when
+    /// shorter). Listing at `tools add` gives it the whole listing budget instead: an operator
+    /// waits for that once, and a loaded machine can take long to start an interpreter.
     static let initializeTimeoutMs: UInt64 = 15_000
     /// How long a server may take to exit once its stdin is closed, before it is killed.
     static let serverExitGraceMs: UInt64 = 2_000
@@ -34,7 +36,7 @@ extension Runtime {
     /// exit. Never throws: every failure is in the answer.
     static func converse(
         argv: [String], profile: Profile, host: [String: String], extra: [String: String], descriptors: [Int32: Int32],
-        body: @escaping @Sendable (inout MCPStdioSession, ConversationDeadlines) throws(MCPSessionError) -> JSONValue
+        initializeTimeoutMs: UInt64 = Runtime.initializeTimeoutMs, body: @escaping @Sendable (inout MCPStdioSession, ConversationDeadlines) throws(MCPSessionError) -> JSONValue
     ) async -> Conversation {
         var conversation = Conversation()
         var toServer: [Int32] = [-1, -1]
@@ -106,7 +108,10 @@ extension Runtime {
             secrets.add(name: name, value: value)
         }
         let box = Mutex<JSONValue?>(nil)
-        let conversation = await converse(argv: manifest.command, profile: profile, host: host, extra: extra, descriptors: [:]) {
+        let conversation = await converse(
+            argv: manifest.command, profile: profile, host: host, extra: extra, descriptors: [:],
+            initializeTimeoutMs: profile.limits.wallTimeMs ?? Self.listingWallTimeMs
+        ) {
             session, deadlines throws(MCPSessionError) in
             let server = try session.initialize(deadline: deadlines.initialize)
             box.withLock { $0 = server }

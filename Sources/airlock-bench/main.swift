@@ -6,6 +6,7 @@
 //   airlock-bench parts --home DIR CMD               the cost of each part of a journaled call
 //   airlock-bench populate --home DIR --finished N --inflight M CMD
 //   airlock-bench resume --home DIR --durability process|power [--serve N] CMD
+//   airlock-bench gateway --home DIR [--rounds R] [--calls N] [--c8-calls M] [--airlock PATH] [--markdown 1] CMD
 import AirlockSandbox
 
 #if canImport(Glibc)
@@ -19,6 +20,7 @@ do {
     case "parts": try await partsBench(arguments.dropFirst())
     case "populate": try await populateBench(arguments.dropFirst())
     case "resume": try await resumeBench(arguments.dropFirst())
+    case "gateway": try await gatewayBench(arguments.dropFirst())
     default: try spawnBench(arguments)
     }
 } catch {

@@ -11,7 +11,7 @@ struct Airlock: ParsableCommand {
         commandName: "airlock",
         abstract: "Run AI agents' tool calls in freshly cloned, confined children.",
         subcommands: [
-            Exec.self, Call.self, Tools.self, Runs.self, Steps.self, Resume.self, Approve.self, Deny.self, Resolve.self, Audit.self,
+            Exec.self, Call.self, Tools.self, Serve.self, Tokens.self, Runs.self, Steps.self, Resume.self, Approve.self, Deny.self, Resolve.self, Audit.self,
             Profiles.self, Doctor.self,
         ]
     )
@@ -19,7 +19,7 @@ struct Airlock: ParsableCommand {
     /// Exit status for Airlock's own failures in `exec` (like timeout(1) and env(1)).
     static let setupFailureStatus: Int32 = 125
 
-    static let journaledCommands: Set<String> = ["call", "runs", "steps", "resume", "approve", "deny", "resolve", "audit"]
+    static let journaledCommands: Set<String> = ["call", "serve", "tokens", "runs", "steps", "resume", "approve", "deny", "resolve", "audit"]
 
     static func main() {
         Sandbox.ensureStandardDescriptors()

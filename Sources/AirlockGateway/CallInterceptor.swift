@@ -1,0 +1,77 @@
+import AirlockCore
+import Synchronization
+
+/// The `tools/call` requests a transport answers itself, through `Gateway.answer(callRequest:)`,
+/// instead of handing them to the MCP SDK's server: Airlock's parser keeps the arguments exactly
+/// as sent (the SDK's `Value` rounds large numbers and rewrites `data:` URLs) and skips about
+/// 1 ms of JSON coding per call. Everything else (initialize, ping, tools/list, notifications,
+/// batches) goes to the SDK. `notifications/cancelled` also reaches the calls answered here.
+final class CallInterceptor: Sendable {
+    let gateway: Gateway
+    let principal: Principal
+    /// The run of calls that name none: one per connection (stdio) or session (HTTP).
+    let run: String
+    /// Calls in flight by their JSON-RPC id (as serialized).
+    private let calls = Mutex<[String: Task<Void, Never>]>([:])
+    /// Set once an `initialize` request went by: calls before it go to the SDK, which refuses them.
+    private let initialized = Atomic<Bool>(false)
+
+    init(gateway: Gateway, principal: Principal, run: String) {
+        self.gateway = gateway
+        self.principal = principal
+        self.run = run
+    }
+
+    enum Decision {
+        /// Not ours: hand the bytes to the SDK.
+        case pass
+        /// A tools/call this interceptor answers.
+        case call(JSONObject, id: String)
+    }
+
+    /// Looks at one message read from the client.
+    func inspect(_ bytes: [UInt8]) -> Decision {
+        guard let message = try? JSONValue.parse(bytes), case .object(let object) = message else { return .pass }
+        switch object["method"]?.stringValue {
+        case "initialize"?:
+            initialized.store(true, ordering: .relaxed)
+            return .pass
+        case "tools/call"?:
+            guard initialized.load(ordering: .relaxed), let id = object["id"], id != .null else { return .pass }
+            return .call(object, id: id.serialized())
+        case "notifications/cancelled"?:
+            if let id = object["params"]?["requestId"] {
+                calls.withLock { $0[id.serialized()] }?.cancel()
+            }
+            return .pass
+        default:
+            return .pass
+        }
+    }
+
+    /// Answers `message`, handing the response (or nil when cancelled) to `respond`; false when
+    /// a call with this id is already in flight (the id is answered as a duplicate at once).
+    func start(_ message: JSONObject, id: String, respond: @escaping @Sendable (JSONValue?) async -> Void) -> Bool {
+        let gateway = self.gateway
+        let principal = self.principal
+        let run = self.run
+        let accepted: Bool = calls.withLock { running in
+            if running[id] != nil { return false }
+            running[id] = Task {
+                let response = await gateway.handling { await gateway.answer(callRequest: message, principal: principal, defaultRun: run) }
+                self.finish(id)
+                await respond(response)
+            }
+            return true
+        }
+        return accepted
+    }
+
+    private func finish(_ id: String) {
+        _ = calls.withLock { $0.removeValue(forKey: id) }
+    }
+
+    static func duplicate(id: JSONValue) -> JSONValue {
+        ["jsonrpc": "2.0", "id": id, "error": ["code": -32600, "message": "a request with this id is already in flight"]]
+    }
+}
