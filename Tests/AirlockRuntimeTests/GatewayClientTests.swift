@@ -53,11 +53,13 @@ import Testing
         #expect(output.contains("No issues found"), "\(output.suffix(3000))")
     }
 
-    /// Runs a command with stdout and stderr together; killed after `limit` seconds.
+    /// Runs a command with stdout and stderr together; killed (with its process group) after
+    /// `limit` seconds.
     static func run(_ argv: [String], environment extra: [String: String] = [:], limit: Double) throws -> (Int32, String) {
+        // In a session of its own, so a timeout kills the client and the servers it started.
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        process.arguments = argv
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AIRLOCK_") }
         environment.merge(extra) { _, new in new }
         if let venv = getenv("AIRLOCK_PLUGIN_VENV") { environment["AIRLOCK_PLUGIN_VENV"] = String(cString: venv) }
@@ -71,9 +73,9 @@ import Testing
         let deadline = Date().addingTimeInterval(limit)
         while process.isRunning && Date() < deadline { usleep(50_000) }
         if process.isRunning {
-            process.terminate()
-            usleep(500_000)
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            kill(-process.processIdentifier, SIGTERM)
+            usleep(2_000_000)
+            kill(-process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
         let semaphore = DispatchSemaphore(value: 0)

@@ -424,7 +424,7 @@ def slow_tool(ws, name, seconds, effect="idempotent"):
 async def scenario_limits(ws, transport):
     """A full queue answers busy at once (nothing journaled); an oversized request is refused
     before it is parsed, and the gateway goes on serving."""
-    ran = slow_tool(ws, "slow", 3)
+    ran = slow_tool(ws, "slow", 6)
     ws.add("word-count")
     token = ws.token("agent", "agent") if transport == "http" else None
     flags = ["--concurrency", "1", "--tool-concurrency", "1", "--queue", "0", "--max-body", "65536"]
@@ -440,6 +440,7 @@ async def scenario_limits(ws, transport):
                 group.start_soon(call, "first", "slow-1")
                 deadline = time.monotonic() + 60
                 while not os.path.exists(os.path.join(ws.home, "journal.db")) or ws.cli("steps", "--state", "started", "--json").stdout.strip() in ("", "[]"):
+                    expect("first" not in results, "the slow call ended before it was seen running")
                     expect(time.monotonic() < deadline, "the slow call never started")
                     await anyio.sleep(0.1)
                 busy = await session.call_tool("word-count", {"text": "x"})
@@ -520,7 +521,8 @@ async def scenario_lost_answer(ws, transport):
 async def scenario_shutdown(ws, transport):
     """SIGTERM lets a call in flight finish within the grace period (exit 0); past the grace
     period its child is killed (exit 1) and `resume` finishes the step."""
-    ran = slow_tool(ws, "slow", 2)
+    # Long enough that the step is seen `started` before it ends, even on a loaded machine.
+    ran = slow_tool(ws, "slow", 6)
     token = ws.token("agent", "agent") if transport == "http" else None
     for grace, expected_exit in (("30", 0), ("0.5", 1)):
         key = f"term-{expected_exit}"
@@ -552,20 +554,26 @@ async def scenario_shutdown(ws, transport):
             except BaseException as error:
                 answer["error"] = error
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(call)
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if ws.step(journal_key_of(key, transport))["state"] == "started":
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(call)
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        state = ws.step(journal_key_of(key, transport))["state"]
+                    except AssertionError:
+                        state = None
+                    if state == "started":
                         break
-                except AssertionError:
-                    pass
-                expect(time.monotonic() < deadline, "the call never started")
-                await anyio.sleep(0.1)
-            await anyio.sleep(0.3)
-            process.send_signal(15)
-            status = await anyio.to_thread.run_sync(lambda: process.wait(timeout=60))
+                    expect(state is None, f"the step was {state} before the signal could be sent")
+                    expect(time.monotonic() < deadline, "the call never started")
+                    await anyio.sleep(0.1)
+                await anyio.sleep(0.3)
+                process.send_signal(15)
+                status = await anyio.to_thread.run_sync(lambda: process.wait(timeout=60))
+        finally:
+            if process.poll() is None:
+                process.kill()
         expect(status == expected_exit, f"grace {grace}: exit {status}, expected {expected_exit}")
         state = ws.step(journal_key_of(key, transport))["state"]
         if expected_exit == 0:
@@ -574,7 +582,7 @@ async def scenario_shutdown(ws, transport):
                 expect(any('"slept"' in line for line in answer.get("lines", [])), f"the answer was sent: {answer}")
             else:
                 result = answer.get("result") or {}
-                expect(result.get("structuredContent") == {"slept": 2}, f"the answer was sent: {answer}")
+                expect(result.get("structuredContent") == {"slept": 6}, f"the answer was sent: {answer}")
         else:
             expect(state == "started" and ran() == before, f"cut off: the step stays started, the tool did not finish: {state}")
             ws.cli("resume")
