@@ -3,6 +3,9 @@ airlock_install_deps() {
     local missing=()
     [ -f /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
     [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+    # libcurl's link library: a --static-swift-stdlib build links FoundationNetworking (pulled in
+    # by the MCP SDK), which links libcurl.
+    [ -e /usr/lib/x86_64-linux-gnu/libcurl.so ] || [ -e /usr/lib/aarch64-linux-gnu/libcurl.so ] || missing+=(libcurl4-openssl-dev)
     command -v cc >/dev/null 2>&1 || missing+=(gcc)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "==> installing ${missing[*]}"

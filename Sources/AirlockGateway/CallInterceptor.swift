@@ -5,7 +5,8 @@ import Synchronization
 /// instead of handing them to the MCP SDK's server: Airlock's parser keeps the arguments exactly
 /// as sent (the SDK's `Value` rounds large numbers and rewrites `data:` URLs) and skips about
 /// 1 ms of JSON coding per call. Everything else (initialize, ping, tools/list, notifications,
-/// batches) goes to the SDK. `notifications/cancelled` also reaches the calls answered here.
+/// batches) goes to the SDK (which also answers a tools/call sent before `initialize`).
+/// `notifications/cancelled` also reaches the calls answered here.
 final class CallInterceptor: Sendable {
     let gateway: Gateway
     let principal: Principal
@@ -13,7 +14,7 @@ final class CallInterceptor: Sendable {
     let run: String
     /// Calls in flight by their JSON-RPC id (as serialized).
     private let calls = Mutex<[String: Task<Void, Never>]>([:])
-    /// Set once an `initialize` request went by: calls before it go to the SDK, which refuses them.
+    /// Set once an `initialize` request went by: calls before it go to the SDK.
     private let initialized = Atomic<Bool>(false)
 
     init(gateway: Gateway, principal: Principal, run: String) {
@@ -27,6 +28,19 @@ final class CallInterceptor: Sendable {
         case pass
         /// A tools/call this interceptor answers.
         case call(JSONObject, id: String)
+        /// A request refused at once (this JSON-RPC error is the answer).
+        case refuse(JSONValue)
+    }
+
+    /// MCP request ids are strings or integers; the SDK rewrites or drops others (`1.0`, `null`,
+    /// `true`), so a request with one would go unanswered. nil when `id` is acceptable.
+    static func invalidID(_ id: JSONValue?) -> JSONValue? {
+        switch id {
+        case .string?: return nil
+        case .number(let number)? where number.int64.map { String($0) == number.text } ?? false: return nil
+        default:
+            return ["jsonrpc": "2.0", "id": .null, "error": ["code": -32600, "message": "a request id must be a string or an integer"]]
+        }
     }
 
     /// Looks at one message read from the client.
@@ -37,7 +51,8 @@ final class CallInterceptor: Sendable {
             initialized.store(true, ordering: .relaxed)
             return .pass
         case "tools/call"?:
-            guard initialized.load(ordering: .relaxed), let id = object["id"], id != .null else { return .pass }
+            if let refusal = Self.invalidID(object["id"]) { return .refuse(refusal) }
+            guard initialized.load(ordering: .relaxed), let id = object["id"] else { return .pass }
             return .call(object, id: id.serialized())
         case "notifications/cancelled"?:
             if let id = object["params"]?["requestId"] {
@@ -57,10 +72,14 @@ final class CallInterceptor: Sendable {
         let run = self.run
         let accepted: Bool = calls.withLock { running in
             if running[id] != nil { return false }
+            // Counted now, on the reader's thread, so that a transport that sees its input end
+            // next waits for this call (the task may not have started by then).
+            gateway.handlerStarted()
             running[id] = Task {
-                let response = await gateway.handling { await gateway.answer(callRequest: message, principal: principal, defaultRun: run) }
+                let response = await gateway.answer(callRequest: message, principal: principal, defaultRun: run)
                 self.finish(id)
                 await respond(response)
+                gateway.handlerEnded()
             }
             return true
         }

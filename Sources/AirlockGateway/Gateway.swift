@@ -146,9 +146,13 @@ public final class Gateway: Sendable {
             let result = try await call(name: name, arguments: arguments, meta: meta, principal: principal, defaultRun: defaultRun)
             return ["jsonrpc": "2.0", "id": id, "result": .object(result)]
         } catch let error as CallFailure {
+            if error.code == CallFailure.internalError { logger.error("tools/call \(name): \(error.message)") }
             return failure(error.code, error.message)
-        } catch {
+        } catch is CancellationError {
             return nil  // cancelled while it waited for a slot
+        } catch {
+            logger.error("tools/call \(name): \(error)")
+            return failure(CallFailure.internalError, "\(error)")
         }
     }
 
@@ -186,6 +190,9 @@ public final class Gateway: Sendable {
                 return Self.refusal(status: "refused", text: error.message, extra: [:])
             default: throw CallFailure(CallFailure.internalError, error.message)
             }
+        } catch {
+            logger.error("tools/call \(name): \(error)")
+            throw CallFailure(CallFailure.internalError, "cannot prepare the call of \(name): \(error)")
         }
 
         let derivedKey = key == nil ? try Self.derivedKey(principal: principal, run: run, tool: name, effect: spec.effect, input: input) : nil
@@ -206,6 +213,11 @@ public final class Gateway: Sendable {
             throw CancellationError()
         case .admitted:
             break
+        }
+        // SIGTERM came while this call waited for its slot: it has not started; refuse it.
+        if isDraining {
+            limiter.release(tool: name, onQueue: { self.metrics.queueDepth($0) })
+            return Self.refusal(status: "unavailable", text: "the gateway is shutting down; nothing ran. Call again once it is back", extra: [:])
         }
         metrics.inFlight(+1)
         if let effectiveKey { setKey(ticket, effectiveKey) }
@@ -381,6 +393,10 @@ public final class Gateway: Sendable {
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
     }
+
+    /// Counts a request as being handled before its task exists (see `CallInterceptor.start`).
+    func handlerStarted() { handlers.withLock { $0 += 1 } }
+    func handlerEnded() { handlers.withLock { $0 -= 1 } }
 
     /// Runs an MCP request handler, counted in `handlers`.
     func handling<T: Sendable>(_ body: () async throws -> T) async rethrows -> T {

@@ -95,33 +95,46 @@ public struct HTTPGateway: Sendable {
         }
         // A tools/call of a tool this token was not given is refused here, before the session
         // sees it: 403, audited, nothing journaled.
-        if request.method == .post, let tool = Self.forbiddenCall(body, principal: principal) {
+        if request.method == .post, let (tool, id) = Self.forbiddenCall(body, principal: principal) {
+            let shown = Self.bounded(tool)
             await refusals.record(kind: "forbidden", event: [
-                "request": .string(what), "token": .string(principal.name), "tool": .string(tool),
+                "request": .string(what), "token": .string(principal.name), "tool": .string(shown),
                 "reason": .string("tool not granted to this token"),
             ])
-            return Self.jsonRPCError(.forbidden, code: -32600, message: "token \(principal.name) may not call tool \(tool)")
+            return Self.jsonRPCError(.forbidden, id: id, code: -32600, message: "token \(principal.name) may not call tool \(shown)")
         }
         var headers: [String: String] = [:]
         for field in request.headers {
             let name = field.name.canonicalName
             headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
         }
+        // HTTP/1's Host header arrives as the request's authority: the Host check needs it back.
+        if let authority = request.head.authority { headers["Host"] = authority }
         let mcpRequest = MCP.HTTPRequest(
             method: request.method.rawValue, headers: headers, body: body.isEmpty ? nil : Data(body), path: request.uri.path)
         let answer = await sessions.handle(mcpRequest, body: body, principal: principal, validation: validation(boundPort: boundPort))
         return Self.response(answer)
     }
 
-    /// The name of a tool the body calls that `principal` may not, if any (batches included).
-    static func forbiddenCall(_ body: [UInt8], principal: Principal) -> String? {
+    /// The name of a tool the body calls that `principal` may not, and the request's id, if any
+    /// (batches included).
+    static func forbiddenCall(_ body: [UInt8], principal: Principal) -> (String, JSONValue)? {
         guard principal.tools != nil, let message = try? JSONValue.parse(body) else { return nil }
         let messages: [JSONValue]
         if case .array(let batch) = message { messages = batch } else { messages = [message] }
         for message in messages where message["method"]?.stringValue == "tools/call" {
-            if let name = message["params"]?["name"]?.stringValue, !principal.allows(tool: name) { return name }
+            if let name = message["params"]?["name"]?.stringValue, !principal.allows(tool: name) {
+                return (name, messages.count == 1 ? message["id"] ?? .null : .null)
+            }
         }
         return nil
+    }
+
+    /// Text from a request, as the audit log and error messages show it: at most 200 bytes (an
+    /// audit entry is forever, and a client must not choose its size).
+    static func bounded(_ text: String) -> String {
+        guard text.utf8.count > 200 else { return text }
+        return String(decoding: text.utf8.prefix(120), as: UTF8.self) + "... (\(text.utf8.count) bytes)"
     }
 
     /// The SDK's framework-neutral response as Hummingbird's (the session transport answers
@@ -157,7 +170,7 @@ public struct HTTPGateway: Sendable {
         }
         guard let token else {
             await refusals.record(kind: "unauthenticated", event: [
-                "request": .string(what), "reason": .string(secret == nil ? "no bearer token" : "unknown or revoked token"),
+                "request": .string(Self.bounded(what)), "reason": .string(secret == nil ? "no bearer token" : "unknown or revoked token"),
             ])
             var response = Self.problem(.unauthorized, "unauthenticated", "a valid bearer token is required (airlock tokens create)")
             response.headers[.wwwAuthenticate] = #"Bearer realm="airlock""#
@@ -165,7 +178,7 @@ public struct HTTPGateway: Sendable {
         }
         if operatorOnly && token.role != .operator {
             await refusals.record(kind: "forbidden", event: [
-                "request": .string(what), "token": .string(token.name), "reason": .string("operator role required"),
+                "request": .string(Self.bounded(what)), "token": .string(token.name), "reason": .string("operator role required"),
             ])
             return .refused(Self.problem(.forbidden, "forbidden", "token \(token.name) has the agent role; this needs an operator token"))
         }
@@ -205,8 +218,8 @@ public struct HTTPGateway: Sendable {
         return response
     }
 
-    static func jsonRPCError(_ status: HTTPResponse.Status, code: Int, message: String) -> Response {
-        json(status, ["jsonrpc": "2.0", "id": .null, "error": ["code": .number(JSONNumber(code)), "message": .string(message)]])
+    static func jsonRPCError(_ status: HTTPResponse.Status, id: JSONValue, code: Int, message: String) -> Response {
+        json(status, ["jsonrpc": "2.0", "id": id, "error": ["code": .number(JSONNumber(code)), "message": .string(message)]])
     }
 }
 
@@ -219,7 +232,8 @@ struct ResponseBox: Error, @unchecked Sendable {
 // MARK: - Sessions
 
 /// The MCP sessions of the HTTP transport: one SDK Server and one HTTPSessionTransport each,
-/// bound to the token that opened it. Idle sessions are dropped after an hour; at most 1,000 live.
+/// bound to the token that opened it. Idle sessions are dropped after an hour; at most 1,000 live,
+/// 100 per token.
 actor MCPSessions {
     struct Session {
         var server: Server
@@ -231,6 +245,8 @@ actor MCPSessions {
     let gateway: Gateway
     var sessions: [String: Session] = [:]
     let maxSessions = 1000
+    /// One token cannot take every session from the others.
+    let maxSessionsPerToken = 100
     let idleSeconds = 3600.0
 
     init(gateway: Gateway) { self.gateway = gateway }
@@ -260,6 +276,9 @@ actor MCPSessions {
         if sessions.count >= maxSessions {
             return .error(statusCode: 503, .internalError("Service Unavailable: too many open sessions; close one (DELETE /mcp)"))
         }
+        if sessions.values.filter({ $0.principal.tokenId == principal.tokenId }).count >= maxSessionsPerToken {
+            return .error(statusCode: 429, .internalError("Too Many Requests: this token has \(maxSessionsPerToken) open sessions; close one (DELETE /mcp)"))
+        }
         let id = UUID().uuidString
         let run = Gateway.newRunID()
         let transport = HTTPSessionTransport(
@@ -272,7 +291,9 @@ actor MCPSessions {
             return .error(statusCode: 500, .internalError("cannot start the session: \(error)"))
         }
         let answer = await transport.handle(request, body: body)
-        if answer.statusCode == 200 {
+        // A refused initialize (an HTTP error, or a JSON-RPC error in a 200) opens no session.
+        let refused = answer.bodyData.flatMap { try? JSONValue.parse([UInt8]($0)) }?["error"] != nil
+        if answer.statusCode == 200 && !refused {
             sessions[id] = Session(server: server, transport: transport, principal: principal, lastUsed: now)
         } else {
             await server.stop()

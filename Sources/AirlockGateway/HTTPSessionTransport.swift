@@ -97,7 +97,13 @@ actor HTTPSessionTransport: Transport {
                 statusCode: 400, .invalidRequest("a body is one JSON-RPC message (batches are not part of MCP since 2025-06-18)"),
                 sessionID: sessionID)
         }
+        if let methodValue = message["method"], methodValue.stringValue == nil {
+            return .error(statusCode: 400, .invalidRequest("method must be a string"), sessionID: sessionID)
+        }
         let method = message["method"]?.stringValue
+        if method != nil, message["id"] != nil, let refusal = CallInterceptor.invalidID(message["id"]) {
+            return .data(Data(refusal.serialized().utf8), headers: jsonHeaders())
+        }
         let initializing = method == "initialize"
         if let refusal = validate(request, method: "POST", initializing: initializing) { return refusal }
         if initializing {
@@ -110,7 +116,11 @@ actor HTTPSessionTransport: Transport {
             continuation.yield(Data(body))
             return .accepted(headers: headers)
         }
-        if case .call(let call, let key) = interceptor.inspect(body) {
+        let decision = interceptor.inspect(body)
+        if case .refuse(let refusal) = decision {
+            return .data(Data(refusal.serialized().utf8), headers: jsonHeaders())
+        }
+        if case .call(let call, let key) = decision {
             let answer: JSONValue? = await withCheckedContinuation { (done: CheckedContinuation<JSONValue?, Never>) in
                 let accepted = interceptor.start(call, id: key) { response in done.resume(returning: response) }
                 if !accepted { done.resume(returning: CallInterceptor.duplicate(id: id)) }
@@ -127,9 +137,23 @@ actor HTTPSessionTransport: Transport {
         let response: Data? = await withCheckedContinuation { (done: CheckedContinuation<Data?, Never>) in
             waiting[key] = done
             continuation.yield(Data(body))
+            Task { [weak self] in
+                try? await Task.sleep(nanoseconds: Self.sdkAnswerTimeoutNs)
+                await self?.giveUp(key)
+            }
         }
-        guard let response else { return .error(statusCode: 404, .invalidRequest("Not Found: the session has ended"), sessionID: sessionID) }
+        guard let response else {
+            if terminated { return .error(statusCode: 404, .invalidRequest("Not Found: the session has ended"), sessionID: sessionID) }
+            return .error(statusCode: 504, .internalError("the server did not answer this request in time"), sessionID: sessionID)
+        }
         return .data(response, headers: jsonHeaders())
+    }
+
+    /// How long a request the SDK's server handles (never a tool call) may wait for its answer.
+    static let sdkAnswerTimeoutNs: UInt64 = 60_000_000_000
+
+    private func giveUp(_ key: String) {
+        waiting.removeValue(forKey: key)?.resume(returning: nil)
     }
 
     /// Ends the session: requests still waiting are answered 404.

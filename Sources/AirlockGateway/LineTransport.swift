@@ -1,3 +1,4 @@
+import AirlockCore
 import AirlockSandbox
 import Foundation
 import Logging
@@ -53,9 +54,21 @@ public actor LineTransport: Transport {
         // The reading thread holds the transport until end of file (answers go out through it).
         let transport = self
         let deliver: @Sendable ([UInt8]) -> Void = { line in
-            guard let interceptor, case .call(let message, let id) = interceptor.inspect(line) else {
+            guard let interceptor else {
                 continuation.yield(Data(line))
                 return
+            }
+            let message: JSONObject
+            let id: String
+            switch interceptor.inspect(line) {
+            case .pass:
+                continuation.yield(Data(line))
+                return
+            case .refuse(let answer):
+                transport.writeLine(Data(answer.serialized().utf8))
+                return
+            case .call(let call, let key):
+                (message, id) = (call, key)
             }
             let accepted = interceptor.start(message, id: id) { response in
                 if let response { transport.writeLine(Data(response.serialized().utf8)) }

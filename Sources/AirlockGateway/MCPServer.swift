@@ -50,8 +50,11 @@ extension Gateway {
         await server.waitUntilCompleted()
         // stdin ended. The requests read before it are answered (a client may close its end
         // after writing), and calls already admitted run to their receipts.
-        await waitForHandlers(upTo: 24 * 3600)
-        // The last answer's write follows its handler's return.
-        try? await Task.sleep(nanoseconds: 100_000_000)
+        // Calls are counted as they are read; a request the SDK handles is counted once its
+        // task starts, so the count must stay at zero for a moment to be trusted.
+        repeat {
+            await waitForHandlers(upTo: 24 * 3600)
+            try? await Task.sleep(nanoseconds: 100_000_000)
+        } while handlers.withLock({ $0 }) > 0
     }
 }

@@ -196,7 +196,11 @@ struct OperatorAPI: Sendable {
         var request = request
         let bytes: [UInt8]
         switch await HTTPGateway.collect(&request, limit: limit) {
-        case .failure(let box): throw APIError(box.response.status, "too_large", "the request body is over the gateway's limit of \(limit) bytes")
+        case .failure(let box):
+            if box.response.status == .contentTooLarge {
+                throw APIError(box.response.status, "too_large", "the request body is over the gateway's limit of \(limit) bytes")
+            }
+            throw APIError(.badRequest, "bad_request", "cannot read the request body")
         case .success(let read): bytes = read
         }
         if bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) { return [:] }

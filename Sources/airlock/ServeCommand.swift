@@ -94,6 +94,9 @@ struct Serve: ParsableCommand {
         let bound = Atomic<Int>(port)
         let app = Application(
             router: front.router(boundPort: { bound.load(ordering: .relaxed) }),
+            // A connection that sends nothing for 30 s while no request of it runs is closed
+            // (a client that never finishes its headers cannot hold a descriptor forever).
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(host, port: port), serverName: "airlock"),
             onServerRunning: { channel in
                 let actual = channel.localAddress?.port ?? port

@@ -18,7 +18,8 @@ import Testing
     static let cases: [Case] =
         ["tools", "retry", "approval", "in-doubt", "limits", "lost-answer", "shutdown"].flatMap { scenario in
             ["stdio", "http"].map { Case(scenario: scenario, transport: $0) }
-        } + [Case(scenario: "auth", transport: "http")]
+        } + [Case(scenario: "auth", transport: "http"), Case(scenario: "protocol", transport: "http"),
+              Case(scenario: "eof", transport: "stdio")]
 
     /// The test virtualenv's Python, with `mcp` and `schemathesis` (installed by scripts/test).
     static var python: String {

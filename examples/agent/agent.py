@@ -27,7 +27,7 @@ def show(label, result):
     print(f"           {json.dumps(body)[:160]}")
 
 
-async def work(session):
+async def work(session, invoice):
     tools = (await session.list_tools()).tools
     print("    agent: tools offered: " + ", ".join(
         f"{t.name}{' (read-only)' if t.annotations and t.annotations.read_only_hint else ''}" for t in tools))
@@ -36,12 +36,13 @@ async def work(session):
     show("count the words", await session.call_tool("word-count", {"text": text}))
     show("save a note", await session.call_tool("note-writer", {"name": "summary", "content": text}))
 
-    invoice = {"account": "acme", "amount": 250}
-    show("pay invoice 42", await session.call_tool("ledger", invoice, meta={KEY: "invoice-42"}))
+    payment = {"account": "acme", "amount": 250}
+    key = f"invoice-{invoice}"
+    show(f"pay invoice {invoice}", await session.call_tool("ledger", payment, meta={KEY: key}))
     # The answer was "lost" (a timeout, a dropped connection): the agent retries with the key.
-    show("retry the payment after a lost answer", await session.call_tool("ledger", invoice, meta={KEY: "invoice-42"}))
+    show("retry the payment after a lost answer", await session.call_tool("ledger", payment, meta={KEY: key}))
     # A model that re-sends a different amount under the same key is stopped.
-    show("same key, other amount", await session.call_tool("ledger", {"account": "acme", "amount": 999}, meta={KEY: "invoice-42"}))
+    show("same key, other amount", await session.call_tool("ledger", {"account": "acme", "amount": 999}, meta={KEY: key}))
     show("a malformed call (the model got the schema wrong)", await session.call_tool("ledger", {"account": "acme", "amount": "lots"}))
 
 
@@ -51,6 +52,7 @@ async def main():
     group.add_argument("--http")
     group.add_argument("--stdio")
     parser.add_argument("--token")
+    parser.add_argument("--invoice", default="42")
     args = parser.parse_args()
     from mcp import ClientSession
     if args.http:
@@ -61,7 +63,7 @@ async def main():
             async with streamable_http_client(args.http, http_client=client) as streams:
                 async with ClientSession(streams[0], streams[1]) as session:
                     await session.initialize()
-                    await work(session)
+                    await work(session, args.invoice)
     else:
         from mcp import StdioServerParameters
         from mcp.client.stdio import stdio_client
@@ -70,7 +72,7 @@ async def main():
         async with stdio_client(params) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
-                await work(session)
+                await work(session, args.invoice)
 
 
 if __name__ == "__main__":

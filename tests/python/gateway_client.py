@@ -593,6 +593,79 @@ async def scenario_shutdown(ws, transport):
             expect(("killing the children" in log) == (expected_exit == 1), f"the log says what was cut off: {log[-500:]}")
 
 
+async def scenario_eof(ws, transport):
+    """stdio: a client that writes its calls and closes its end at once still gets every answer,
+    and the calls run to their receipts before the gateway exits."""
+    expect(transport == "stdio", "eof is a stdio scenario")
+    ran = slow_tool(ws, "slow", 1)
+    init = {"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+    messages = [init, {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+    messages += [{"jsonrpc": "2.0", "id": n, "method": "tools/call", "params": {
+        "name": "slow", "arguments": {"n": n}, "_meta": {KEY: f"eof-{n}"}}} for n in (1, 2, 3)]
+    messages.append({"jsonrpc": "2.0", "id": 4, "method": "ping"})
+    process = subprocess.Popen([ws.airlock, "serve", "--mcp", "stdio"], env=ws.env,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out, _ = process.communicate(("\n".join(json.dumps(m) for m in messages) + "\n").encode(), timeout=120)
+    answers = {a.get("id"): a for a in (json.loads(line) for line in out.decode().splitlines())}
+    expect(process.returncode == 0, f"exit {process.returncode}")
+    for n in (1, 2, 3):
+        expect(answers.get(n, {}).get("result", {}).get("structuredContent") == {"slept": 1}, f"call {n} answered: {answers.get(n)}")
+        expect(ws.step(f"eof-{n}")["state"] == "succeeded", f"eof-{n} finished")
+    expect(4 in answers and 0 in answers, f"every request answered: {sorted(answers, key=str)}")
+    expect(ran() == 3, "three runs")
+
+
+async def scenario_protocol(ws, transport):
+    """HTTP: ids the SDK would rewrite or drop are refused at once (no request hangs); a method
+    that is not a string is a bad request; the Host check sees the Host header; one token
+    cannot take every session; a huge tool name does not make a huge audit entry."""
+    expect(transport == "http", "protocol is an HTTP scenario")
+    ws.add("word-count")
+    agent = ws.token("agent", "agent")
+    narrow = ws.token("narrow", "agent", ["word-count"])
+    server = HTTPServer(ws)
+    try:
+        headers = {"Authorization": f"Bearer {agent}", "Content-Type": "application/json",
+                   "Accept": "application/json, text/event-stream"}
+        init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+        async with httpx2.AsyncClient(timeout=httpx2.Timeout(20)) as raw:
+            opened = await raw.post(server.url + "/mcp", json=init, headers=headers)
+            expect(opened.status_code == 200, f"initialize: {opened.status_code}")
+            session = {**headers, "Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-06-18"}
+            for bad in (None, 1.5, True, {}, [1], 1.0, "99999999999999999999"):
+                for method in ("ping", "tools/call"):
+                    body = json.dumps({"jsonrpc": "2.0", "id": bad, "method": method,
+                                       "params": {"name": "word-count", "arguments": {"text": "x"}}})
+                    body = body.replace('"99999999999999999999"', "99999999999999999999")
+                    answer = await raw.post(server.url + "/mcp", content=body, headers=session)
+                    expect(answer.status_code in (200, 400) and answer.json()["error"]["code"] == -32600,
+                           f"id {bad!r} for {method}: {answer.status_code} {answer.text[:200]}")
+            answer = await raw.post(server.url + "/mcp", json={"jsonrpc": "2.0", "id": 9, "method": 5}, headers=session)
+            expect(answer.status_code == 400, f"a method that is not a string: {answer.status_code}")
+            for good in ("s-1", 7, -3):
+                answer = await raw.post(server.url + "/mcp", json={"jsonrpc": "2.0", "id": good, "method": "ping"}, headers=session)
+                expect(answer.status_code == 200 and answer.json()["id"] == good, f"id {good!r}: {answer.text[:200]}")
+            evil = await raw.post(server.url + "/mcp", json=init, headers={**headers, "Host": "evil.example:80"})
+            expect(evil.status_code == 421, f"a foreign Host header: {evil.status_code}")
+            statuses = []
+            narrow_headers = {**headers, "Authorization": f"Bearer {narrow}"}
+            for _ in range(101):
+                statuses.append((await raw.post(server.url + "/mcp", json=init, headers=narrow_headers)).status_code)
+            expect(statuses[:100] == [200] * 100 and statuses[100] == 429, f"100 sessions per token: {statuses[-3:]}")
+            still = await raw.post(server.url + "/mcp", json=init, headers=headers)
+            expect(still.status_code == 200, "other tokens still open sessions")
+            huge = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "t" * 1_000_000, "arguments": {}}}
+            answer = await raw.post(server.url + "/mcp", json=huge, headers={**narrow_headers, "Mcp-Session-Id": opened.headers["mcp-session-id"]})
+            expect(answer.status_code == 403 and answer.json()["id"] == 3, f"forbidden tool: {answer.status_code}")
+            expect(len(answer.content) < 2000, f"the refusal does not echo the name whole: {len(answer.content)} bytes")
+    finally:
+        server.stop()
+    longest = max(len(line) for line in ws.cli("audit", "export").stdout.splitlines())
+    expect(longest < 2000, f"no audit entry grows with the request: {longest} bytes")
+
+
 async def raw_http_call(url, token, tool, arguments, key):
     """initialize, then one tools/call over plain HTTP; the call's result from its SSE answer."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
@@ -622,7 +695,8 @@ async def raw_http_call(url, token, tool, arguments, key):
 SCENARIOS = {
     "tools": scenario_tools, "retry": scenario_retry, "approval": scenario_approval,
     "in-doubt": scenario_in_doubt, "auth": scenario_auth, "limits": scenario_limits,
-    "lost-answer": scenario_lost_answer, "shutdown": scenario_shutdown,
+    "lost-answer": scenario_lost_answer, "shutdown": scenario_shutdown, "eof": scenario_eof,
+    "protocol": scenario_protocol,
 }
 
 
