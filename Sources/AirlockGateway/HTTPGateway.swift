@@ -74,6 +74,13 @@ public struct HTTPGateway: Sendable {
                 await self.mcp(request, boundPort: boundPort())
             }
         }
+        for method: HTTPRequest.Method in [.put, .patch] {
+            router.on("/mcp", method: method) { _, _ in
+                var response = Self.jsonRPCError(.methodNotAllowed, id: .null, code: -32600, message: "Method Not Allowed")
+                response.headers[.allow] = "POST, GET, DELETE"
+                return response
+            }
+        }
         OperatorAPI(gateway: gateway, http: self).register(on: router)
         return router
     }

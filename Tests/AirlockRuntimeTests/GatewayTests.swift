@@ -210,6 +210,11 @@ import Testing
             callRequest: ["id": 9, "method": "tools/call", "params": ["name": "echo", "_meta": [MetaKey.idempotencyKey: 5]]], principal: .localOperator))
         #expect(badMeta["error"]?["code"] == -32602)
 
+        // A registry row that cannot be read is Airlock's failure, answered as one (not dropped).
+        try await runtime.journal.write { tx in try tx.putTool(ToolRecord(name: "broken", text: "{", addedAt: 0, updatedAt: 0)) }
+        let broken = try #require(await gateway.answer(callRequest: ["id": 10, "method": "tools/call", "params": ["name": "broken"]], principal: .localOperator))
+        #expect(broken["error"]?["code"] == -32603 && broken["id"] == 10)
+
         // Draining: no new call starts.
         _ = gateway.inFlight(draining: true)
         let refused = try await gateway.callTool(CallTool.Parameters(name: "echo", arguments: ["n": .int(8)]), principal: .localOperator)
