@@ -18,9 +18,26 @@ enum SeccompViolation {
     static let nativeAuditArch = ""
     #endif
 
+    /// The kernel's audit thread prints the record after the kill, asynchronously: on a busy
+    /// machine it can come after the child is reaped, so a miss is retried for up to ~0.5 s
+    /// (paid only by a run that seccomp killed and whose record is late).
     static func find(hostPid: pid_t) -> String? {
+        for attempt in 0..<25 {
+            if attempt > 0 { usleep(20_000) }
+            switch scan(hostPid: hostPid) {
+            case .found(let name): return name
+            case .unreadable: return nil
+            case .absent: continue
+            }
+        }
+        return nil
+    }
+
+    private enum Scan { case found(String), absent, unreadable }
+
+    private static func scan(hostPid: pid_t) -> Scan {
         let fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return .unreadable }
         defer { close(fd) }
         let needle = " pid=\(hostPid) "
         var found: Int32?
@@ -48,8 +65,8 @@ enum SeccompViolation {
                 foreignArch = arch.flatMap { $0 == nativeAuditArch ? nil : $0 }
             }
         }
-        guard let number = found else { return nil }
-        if let foreignArch { return "syscall \(number) (audit arch \(foreignArch))" }
-        return SeccompCompiler.syscallName(number) ?? "syscall \(number)"
+        guard let number = found else { return .absent }
+        if let foreignArch { return .found("syscall \(number) (audit arch \(foreignArch))") }
+        return .found(SeccompCompiler.syscallName(number) ?? "syscall \(number)")
     }
 }
