@@ -19,15 +19,12 @@ actor HTTPSessionTransport: Transport {
     let interceptor: CallInterceptor
     private let stream: AsyncThrowingStream<Data, any Error>
     private let continuation: AsyncThrowingStream<Data, any Error>.Continuation
-    /// A request handed to the SDK's server, waiting for its response, and its watchdog.
-    private struct Waiter {
-        var continuation: CheckedContinuation<Data?, Never>
-        var serial: UInt64
-        var watchdog: Task<Void, Never>?
-    }
-    /// By JSON-RPC id.
-    private var waiting: [String: Waiter] = [:]
-    private var serial: UInt64 = 0
+    /// Requests handed to the SDK's server, waiting for its response, by JSON-RPC id. The SDK
+    /// answers every request whose id is a string or an integer (others are refused before they
+    /// get here), at once: there is no per-request timer (a cancelled `Task.sleep` still holds
+    /// its timer until the deadline, which cost ~750 bytes a request for a minute). A session's
+    /// end answers whatever still waits.
+    private var waiting: [String: CheckedContinuation<Data?, Never>] = [:]
     private var initialized = false
     private(set) var terminated = false
 
@@ -54,10 +51,7 @@ actor HTTPSessionTransport: Transport {
             logger.debug("dropping a server message no request waits for")
             return
         }
-        if let waiter = waiting.removeValue(forKey: id.serialized()) {
-            waiter.watchdog?.cancel()
-            waiter.continuation.resume(returning: data)
-        }
+        waiting.removeValue(forKey: id.serialized())?.resume(returning: data)
     }
 
     private var headers: [String: String] { [HTTPHeaderName.sessionID: sessionID] }
@@ -144,41 +138,19 @@ actor HTTPSessionTransport: Transport {
         if waiting[key] != nil {
             return .data(Data(CallInterceptor.duplicate(id: id).serialized().utf8), headers: jsonHeaders())
         }
-        serial += 1
-        let mine = serial
         let response: Data? = await withCheckedContinuation { (done: CheckedContinuation<Data?, Never>) in
-            // The SDK answers these at once; the watchdog only ends a wait that would be forever.
-            let watchdog = Task { [weak self] in
-                try? await Task.sleep(nanoseconds: Self.sdkAnswerTimeoutNs)
-                if !Task.isCancelled { await self?.giveUp(key, serial: mine) }
-            }
-            waiting[key] = Waiter(continuation: done, serial: mine, watchdog: watchdog)
+            waiting[key] = done
             continuation.yield(Data(body))
         }
-        guard let response else {
-            if terminated { return .error(statusCode: 404, .invalidRequest("Not Found: the session has ended"), sessionID: sessionID) }
-            return .error(statusCode: 504, .internalError("the server did not answer this request in time"), sessionID: sessionID)
-        }
+        guard let response else { return .error(statusCode: 404, .invalidRequest("Not Found: the session has ended"), sessionID: sessionID) }
         return .data(response, headers: jsonHeaders())
-    }
-
-    /// How long a request the SDK's server handles (never a tool call) may wait for its answer.
-    static let sdkAnswerTimeoutNs: UInt64 = 60_000_000_000
-
-    /// Ends the wait of request `serial` (not of a later request that reused its id).
-    private func giveUp(_ key: String, serial: UInt64) {
-        guard waiting[key]?.serial == serial, let waiter = waiting.removeValue(forKey: key) else { return }
-        waiter.continuation.resume(returning: nil)
     }
 
     /// Ends the session: requests still waiting are answered 404.
     func terminate() {
         guard !terminated else { return }
         terminated = true
-        for (_, waiter) in waiting {
-            waiter.watchdog?.cancel()
-            waiter.continuation.resume(returning: nil)
-        }
+        for (_, request) in waiting { request.resume(returning: nil) }
         waiting.removeAll()
         continuation.finish()
     }
