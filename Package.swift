@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "airlock", targets: ["airlock"]),
+        .executable(name: "airlock-gateway", targets: ["airlock-gateway"]),
         .library(name: "AirlockSandbox", targets: ["AirlockSandbox"]),
     ],
     dependencies: [
@@ -60,6 +61,16 @@ let package = Package(
         ),
         .executableTarget(
             name: "airlock",
+            dependencies: [
+                "AirlockSandbox",
+                "AirlockRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `airlock serve`: a program of its own, so that `airlock` (whose `exec` start-up is the
+        // spawn path's floor) does not load the HTTP and MCP stacks.
+        .executableTarget(
+            name: "airlock-gateway",
             dependencies: [
                 "AirlockSandbox",
                 "AirlockRuntime",

@@ -24,6 +24,9 @@ struct Airlock: ParsableCommand {
     static func main() {
         Sandbox.ensureStandardDescriptors()
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "serve" {
+            Serve.execGateway(Array(arguments.dropFirst()))
+        }
         if arguments.first == "exec", let options = ExecOptions.fastParse(Array(arguments.dropFirst())) {
             do {
                 try options.validate()

@@ -80,22 +80,6 @@ struct HomeOptions: ParsableArguments {
     }
 }
 
-/// Runs `body` to completion from synchronous code (the CLI's main thread).
-func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = Mutex<Result<T, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do {
-            let value = try await body()
-            box.withLock { $0 = .success(value) }
-        } catch {
-            box.withLock { $0 = .failure(error) }
-        }
-        done.signal()
-    }
-    done.wait()
-    return try box.withLock { $0 }!.get()
-}
 
 /// Maps an error from the runtime or journal to a message and an exit status.
 func fail(_ command: String, _ error: any Error) -> ExitCode {
