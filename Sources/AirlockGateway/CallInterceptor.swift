@@ -45,7 +45,13 @@ final class CallInterceptor: Sendable {
 
     /// Looks at one message read from the client.
     func inspect(_ bytes: [UInt8]) -> Decision {
-        guard let message = try? JSONValue.parse(bytes), case .object(let object) = message else { return .pass }
+        guard let message = try? JSONValue.parse(bytes) else { return .pass }
+        return inspect(message)
+    }
+
+    /// Looks at one message the transport has parsed already.
+    func inspect(_ message: JSONValue) -> Decision {
+        guard case .object(let object) = message else { return .pass }
         switch object["method"]?.stringValue {
         case "initialize"?:
             initialized.store(true, ordering: .relaxed)

@@ -102,7 +102,8 @@ public struct HTTPGateway: Sendable {
         }
         // A tools/call of a tool this token was not given is refused here, before the session
         // sees it: 403, audited, nothing journaled.
-        if request.method == .post, let (tool, id) = Self.forbiddenCall(body, principal: principal) {
+        let parsed = request.method == .post ? HTTPSessionTransport.Body(body) : .empty
+        if let message = parsed.message, let (tool, id) = Self.forbiddenCall(message, principal: principal) {
             let shown = Self.bounded(tool)
             await refusals.record(kind: "forbidden", event: [
                 "request": .string(what), "token": .string(principal.name), "tool": .string(shown),
@@ -119,14 +120,15 @@ public struct HTTPGateway: Sendable {
         if let authority = request.head.authority { headers["Host"] = authority }
         let mcpRequest = MCP.HTTPRequest(
             method: request.method.rawValue, headers: headers, body: body.isEmpty ? nil : Data(body), path: request.uri.path)
-        let answer = await sessions.handle(mcpRequest, body: body, principal: principal, validation: validation(boundPort: boundPort))
+        let answer = await sessions.handle(
+            mcpRequest, body: body, parsed: parsed, principal: principal, validation: validation(boundPort: boundPort))
         return Self.response(answer)
     }
 
     /// The name of a tool the body calls that `principal` may not, and the request's id, if any
     /// (batches included).
-    static func forbiddenCall(_ body: [UInt8], principal: Principal) -> (String, JSONValue)? {
-        guard principal.tools != nil, let message = try? JSONValue.parse(body) else { return nil }
+    static func forbiddenCall(_ message: JSONValue, principal: Principal) -> (String, JSONValue)? {
+        guard principal.tools != nil else { return nil }
         let messages: [JSONValue]
         if case .array(let batch) = message { messages = batch } else { messages = [message] }
         for message in messages where message["method"]?.stringValue == "tools/call" {
@@ -258,7 +260,10 @@ actor MCPSessions {
 
     init(gateway: Gateway) { self.gateway = gateway }
 
-    func handle(_ request: MCP.HTTPRequest, body: [UInt8], principal: Principal, validation: any HTTPRequestValidationPipeline) async -> MCP.HTTPResponse {
+    func handle(
+        _ request: MCP.HTTPRequest, body: [UInt8], parsed: HTTPSessionTransport.Body, principal: Principal,
+        validation: any HTTPRequestValidationPipeline
+    ) async -> MCP.HTTPResponse {
         let now = Gateway.monotonicSeconds()
         if let id = request.header(HTTPHeaderName.sessionID), var session = sessions[id] {
             // A session answers only the token that opened it.
@@ -267,7 +272,7 @@ actor MCPSessions {
             }
             session.lastUsed = now
             sessions[id] = session
-            let answer = await session.transport.handle(request, body: body)
+            let answer = await session.transport.handle(request, body: body, parsed: parsed)
             if await session.transport.terminated, let ended = sessions.removeValue(forKey: id) {
                 await ended.server.stop()
             }
@@ -276,7 +281,7 @@ actor MCPSessions {
         if request.header(HTTPHeaderName.sessionID) != nil {
             return .error(statusCode: 404, .invalidRequest("Not Found: session not found or expired"))
         }
-        guard request.method.uppercased() == "POST", (try? JSONValue.parse(body))?["method"]?.stringValue == "initialize" else {
+        guard request.method.uppercased() == "POST", parsed.message?["method"]?.stringValue == "initialize" else {
             return .error(statusCode: 400, .invalidRequest("Bad Request: Missing \(HTTPHeaderName.sessionID) header"))
         }
         await expire(now: now)
@@ -297,7 +302,7 @@ actor MCPSessions {
         } catch {
             return .error(statusCode: 500, .internalError("cannot start the session: \(error)"))
         }
-        let answer = await transport.handle(request, body: body)
+        let answer = await transport.handle(request, body: body, parsed: parsed)
         // A refused initialize (an HTTP error, or a JSON-RPC error in a 200) opens no session.
         let refused = answer.bodyData.flatMap { try? JSONValue.parse([UInt8]($0)) }?["error"] != nil
         if answer.statusCode == 200 && !refused {

@@ -60,12 +60,30 @@ actor HTTPSessionTransport: Transport {
         [HTTPHeaderName.sessionID: sessionID, HTTPHeaderName.contentType: "application/json"]
     }
 
-    /// Handles one HTTP request of this session; `body` is already bounded by the gateway.
-    func handle(_ request: MCP.HTTPRequest, body: [UInt8]) async -> MCP.HTTPResponse {
+    /// A POST body as the gateway parsed it (once, for every check that reads it).
+    enum Body: Sendable {
+        case parsed(JSONValue)
+        case invalid(String)
+        case empty
+
+        init(_ bytes: [UInt8]) {
+            if bytes.isEmpty {
+                self = .empty
+            } else {
+                do { self = .parsed(try JSONValue.parse(bytes)) } catch { self = .invalid("\(error)") }
+            }
+        }
+
+        var message: JSONValue? { if case .parsed(let value) = self { value } else { nil } }
+    }
+
+    /// Handles one HTTP request of this session; `body` is already bounded by the gateway and
+    /// `parsed` is its JSON.
+    func handle(_ request: MCP.HTTPRequest, body: [UInt8], parsed: Body) async -> MCP.HTTPResponse {
         if terminated { return .error(statusCode: 404, .invalidRequest("Not Found: the session has ended")) }
         switch request.method.uppercased() {
         case "POST":
-            return await post(request, body: body)
+            return await post(request, body: body, parsed: parsed)
         case "DELETE":
             if let refusal = validate(request, method: "DELETE", initializing: false) { return refusal }
             terminate()
@@ -89,14 +107,14 @@ actor HTTPSessionTransport: Transport {
         return validation.validate(request, context: context)
     }
 
-    private func post(_ request: MCP.HTTPRequest, body: [UInt8]) async -> MCP.HTTPResponse {
-        let parsed: JSONValue
-        do {
-            parsed = try JSONValue.parse(body)
-        } catch {
-            return .error(statusCode: 400, .parseError("the body is not JSON: \(error)"), sessionID: sessionID)
+    private func post(_ request: MCP.HTTPRequest, body: [UInt8], parsed: Body) async -> MCP.HTTPResponse {
+        let value: JSONValue
+        switch parsed {
+        case .parsed(let json): value = json
+        case .invalid(let problem): return .error(statusCode: 400, .parseError("the body is not JSON: \(problem)"), sessionID: sessionID)
+        case .empty: return .error(statusCode: 400, .parseError("the body is empty"), sessionID: sessionID)
         }
-        guard case .object(let message) = parsed else {
+        guard case .object(let message) = value else {
             return .error(
                 statusCode: 400, .invalidRequest("a body is one JSON-RPC message (batches are not part of MCP since 2025-06-18)"),
                 sessionID: sessionID)
@@ -116,11 +134,11 @@ actor HTTPSessionTransport: Transport {
         }
         guard let id = message["id"], method != nil else {
             // A notification, or a response to a request of the server's: nothing to answer.
-            _ = interceptor.inspect(body)  // a notifications/cancelled reaches the calls answered here
+            _ = interceptor.inspect(value)  // a notifications/cancelled reaches the calls answered here
             continuation.yield(Data(body))
             return .accepted(headers: headers)
         }
-        let decision = interceptor.inspect(body)
+        let decision = interceptor.inspect(value)
         if case .refuse(let refusal) = decision {
             return .data(Data(refusal.serialized().utf8), headers: jsonHeaders())
         }
